@@ -1,0 +1,46 @@
+"""govern: amend governing documents democratically and keep their history."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("GOVERN_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(TEMPLATES),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from govern.config import load_config
+
+    load_config(app, test_config)
+
+    from govern import database, security, web
+    from govern.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    database.configure(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
+    login_manager.init_app(app)
+    security.init_app(app)
+    web.init_app(app)
+
+    from govern import cli
+    from govern.documents.views import bp as documents_bp
+    from govern.members.admin_views import bp as members_admin_bp
+    from govern.members.auth_views import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(members_admin_bp)
+    app.register_blueprint(documents_bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,21 @@
+"""The one source of "now": aware UTC, replaceable by tests."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _system_now
+
+
+def now() -> datetime:
+    return _now()
+
+
+def set_now(source: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests); `None` restores the system clock."""
+    global _now
+    _now = source or _system_now

@@ -1,0 +1,82 @@
+"""Governing documents and their immutable versions."""
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govern import clock
+from govern.extensions import db
+from govern.types import UTCDateTime
+
+
+class TextFormat(StrEnum):
+    MARKDOWN = "markdown"
+    PLAIN = "text"
+
+
+class VersionSource(StrEnum):
+    IMPORTED = "imported"
+    AMENDMENT = "amendment"
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+    __table_args__ = (CheckConstraint("format IN ('markdown', 'text')", name="format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(16), default=TextFormat.MARKDOWN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    versions: Mapped[list["Version"]] = relationship(
+        back_populates="document", order_by="Version.number"
+    )
+
+    def version_in_force(self, at: datetime | None = None) -> "Version | None":
+        """The newest version whose effective date has come."""
+        at = at or clock.now()
+        return db.session.scalar(
+            select(Version)
+            .where(Version.document_id == self.id, Version.effective_at <= at)
+            .order_by(Version.number.desc())
+            .limit(1)
+        )
+
+    def __repr__(self) -> str:
+        return f"<Document {self.slug}>"
+
+
+class Version(db.Model):
+    """One version of a document's text. Never updated: the database refuses it."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("document_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("source IN ('imported', 'amendment')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(16), default=VersionSource.IMPORTED)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ratified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text_sha256 = hashlib.sha256(self.text.encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<Version {self.document_id}#{self.number}>"

@@ -1,0 +1,36 @@
+"""Queueing mail: rendered now, written to the outbox in the caller's transaction."""
+
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from jinja2 import TemplateNotFound
+
+from govern.extensions import db
+from govern.mail.models import OutboxMessage
+
+
+def queue_mail(recipient: str, subject: str, template: str, **context) -> OutboxMessage:
+    """Render `templates/mail/<template>.txt` (and `.html` when it exists) into the outbox.
+
+    Nothing is sent here: the worker delivers after the caller's transaction commits,
+    so a rolled-back action sends nothing.
+    """
+    with force_locale(current_app.config["ORGANIZATION_LOCALE"]):
+        context.setdefault("organization_name", current_app.config["ORGANIZATION_NAME"])
+        context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
+        body_text = render_template(f"mail/{template}.txt", **context)
+        try:
+            body_html = render_template(f"mail/{template}.html", **context)
+        except TemplateNotFound:
+            body_html = None
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    message = OutboxMessage(
+        message_id=make_msgid(domain=domain),
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+    )
+    db.session.add(message)
+    return message

@@ -1,0 +1,89 @@
+"""Wiring shared by every page: locale, time zone, template helpers, error pages."""
+
+from datetime import datetime
+
+from flask import Blueprint, Flask, current_app, render_template
+from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_gettext, to_user_timezone
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from govern.extensions import login_manager
+
+bp = Blueprint("main", __name__)
+
+
+def select_locale() -> str:
+    return current_app.config["ORGANIZATION_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["ORGANIZATION_TIMEZONE"]
+
+
+def human_size(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:g} MB"
+    return f"{size / 1000:g} KB"
+
+
+@bp.route("/")
+def index():
+    from govern.documents.services import visible_documents
+
+    return render_template("home.html", documents=visible_documents())
+
+
+ERROR_MESSAGES = {
+    400: lazy_gettext("The request could not be understood, so nothing was changed."),
+    403: lazy_gettext("You do not have permission to do this."),
+    404: lazy_gettext("There is no such page."),
+    405: lazy_gettext("This page cannot be used that way."),
+    429: lazy_gettext("Too many attempts. Please wait a minute and try again."),
+}
+
+
+def _error_page(error: HTTPException, message: str | None = None):
+    message = message or ERROR_MESSAGES.get(error.code, error.description)
+    return render_template("error.html", code=error.code, message=message), error.code
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+
+    @app.template_filter("datetime")
+    def _datetime(value: datetime | None, format: str = "medium") -> str:
+        return format_datetime(value, format) if value else ""
+
+    @app.template_filter("date")
+    def _date(value: datetime | None, format: str = "long") -> str:
+        return format_date(to_user_timezone(value), format) if value else ""
+
+    @app.context_processor
+    def _globals() -> dict:
+        return {
+            "organization_name": current_app.config["ORGANIZATION_NAME"],
+            "documents_public": current_app.config["DOCUMENTS_PUBLIC"],
+            "get_locale": get_locale,
+        }
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        return _error_page(
+            error,
+            gettext(
+                "The form had expired or did not come from this site, so nothing was changed. "
+                "Go back, reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge):
+        limit = human_size(current_app.config["MAX_CONTENT_LENGTH"])
+        return _error_page(
+            error, gettext("The upload is too large: the limit is %(limit)s.", limit=limit)
+        )
+
+    for code in (400, 403, 404, 405, 429):
+        app.register_error_handler(code, _error_page)

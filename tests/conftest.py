@@ -1,0 +1,261 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, members, a movable clock, real SMTP."""
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from govern import clock as govern_clock
+from govern import create_app
+from govern.extensions import db
+from govern.members.models import Member, MemberRole
+
+POSTGRES_URL = os.environ.get(
+    "GOVERN_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery staple"
+# One hash for every test member: hashing costs ~50 ms each on purpose.
+PASSWORD_HASH = generate_password_hash(PASSWORD)
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "GOVERN_ENV": "development",
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "ORGANIZATION_NAME": "Test Tenants Union",
+    "ORGANIZATION_TIMEZONE": "Europe/Berlin",
+    "PUBLIC_URL": "http://govern.test",
+    "MAIL_DEFAULT_SENDER": "govern@govern.test",
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+}
+
+
+def _migrated(url: str, instance: str) -> None:
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _instance_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVERN_INSTANCE_PATH", str(tmp_path / "instance"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    os.environ["GOVERN_INSTANCE_PATH"] = str(folder / "instance")
+    try:
+        _migrated(f"sqlite:///{path}", str(folder))
+    finally:
+        del os.environ["GOVERN_INSTANCE_PATH"]
+    return str(path)
+
+
+def _postgres_admin_engine():
+    return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id, tmp_path_factory) -> str:
+    """A database of its own for each pytest-xdist worker, migrated once."""
+    admin = _postgres_admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}"
+        if IN_CI:
+            pytest.fail(message + " (required under CI=true)")
+        pytest.skip(message + "; set GOVERN_TEST_DATABASE_URL to run the PostgreSQL tests")
+    name = f"govern_test_{worker_id}".replace("-", "_")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    folder = tmp_path_factory.mktemp("pg-instance")
+    os.environ["GOVERN_INSTANCE_PATH"] = str(folder)
+    try:
+        _migrated(url, str(folder))
+    finally:
+        del os.environ["GOVERN_INSTANCE_PATH"]
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [table.name for table in db.metadata.sorted_tables]
+        connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "govern.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        yield url
+        _truncate_all(url)
+
+
+@pytest.fixture
+def app_config(tmp_path) -> dict:
+    """Override in a test module (or update in a test before `app`) to change settings."""
+    return {"MAIL_DIRECTORY": str(tmp_path / "mail")}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **app_config})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgresql(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+class MovableClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def clock():
+    moving = MovableClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    govern_clock.set_now(moving)
+    yield moving
+    govern_clock.set_now(None)
+
+
+@pytest.fixture
+def make_member(app):
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        name: str | None = None,
+        email: str | None = None,
+        roles=(),
+        standing: str = "active",
+        password: str | None = PASSWORD,
+    ) -> Member:
+        number = next(counter)
+        member = Member(
+            name=name or f"Member {number}",
+            email=email or f"member{number}@example.org",
+            standing=standing,
+            password_hash=PASSWORD_HASH if password == PASSWORD else (
+                generate_password_hash(password) if password else None
+            ),
+        )
+        member.role_rows = [MemberRole(role=role) for role in roles]
+        db.session.add(member)
+        db.session.commit()
+        return member
+
+    return make
+
+
+@pytest.fixture
+def sign_in(client):
+    def sign_in_as(member: Member, password: str = PASSWORD):
+        response = client.post(
+            "/auth/sign-in", data={"email": member.email, "password": password}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return sign_in_as
+
+
+@pytest.fixture
+def admin(make_member) -> Member:
+    return make_member(name="Ada Admin", email="admin@example.org", roles=["admin"])
+
+
+@pytest.fixture
+def admin_client(client, admin, sign_in):
+    sign_in(admin)
+    return client
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class SMTPRecorder:
+    """An aiosmtpd handler keeping every accepted message, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on localhost; `.messages` holds what it accepted."""
+    from aiosmtpd.controller import Controller
+
+    handler = SMTPRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_config(app, smtp_server):
+    """Point the app's mail at the test SMTP server."""
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    return smtp_server
