@@ -66,7 +66,7 @@ def _postgres_admin_engine():
 
 
 @pytest.fixture(scope="session")
-def postgres_database(worker_id, tmp_path_factory) -> str:
+def postgres_database(tmp_path_factory) -> str:
     """A database of its own for each pytest-xdist worker, migrated once."""
     admin = _postgres_admin_engine()
     try:
@@ -78,7 +78,8 @@ def postgres_database(worker_id, tmp_path_factory) -> str:
         if IN_CI:
             pytest.fail(message + " (required under CI=true)")
         pytest.skip(message + "; set GOVERN_TEST_DATABASE_URL to run the PostgreSQL tests")
-    name = f"govern_test_{worker_id}".replace("-", "_")
+    # Unique per process, so two test runs on one machine never share a database.
+    name = f"govern_test_{os.getpid()}"
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
