@@ -104,8 +104,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
             )
         app.config["SECRET_KEY"] = _development_secret_key(instance)
 
-    app.config.setdefault("SESSION_COOKIE_SECURE", not is_development)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", not is_development)
+    if not is_development:
+        # Production is served over HTTPS; cookies never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
     try:
         ZoneInfo(app.config["ORGANIZATION_TIMEZONE"])

@@ -1,0 +1,96 @@
+"""A live server on SQLite and Debian's Chromium driven by Playwright."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from govern import create_app
+from govern.extensions import db
+from tests.conftest import BASE_CONFIG, IN_CI
+
+CHROMIUM = Path(os.environ.get("GOVERN_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Chromium is not installed at {CHROMIUM}; run `make test` as root to install it"
+        if IN_CI:
+            pytest.fail(message + " (required under CI=true)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_app(sqlite_template, tmp_path, monkeypatch):
+    """The app on a SQLite file, with CSRF on as in production."""
+    path = tmp_path / "live.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    monkeypatch.setenv("GOVERN_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "WTF_CSRF_ENABLED": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "MAIL_DIRECTORY": str(tmp_path / "mail"),
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.console_errors = errors
+    yield page
+    context.close()
+
+
+def check_accessibility(page) -> None:
+    """No WCAG 2.1 A/AA violation reported by axe-core on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            "resultTypes": ["violations"],
+        },
+    )
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
