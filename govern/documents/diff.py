@@ -20,6 +20,10 @@ PAIRING_THRESHOLD = 0.4
 MAX_ALIGNMENT_CELLS = 400
 # Hiding a single paragraph behind "show more" saves nothing.
 MIN_FOLD = 2
+# difflib's time grows with the number of (old, new) pairs of equal tokens; past this many
+# for one document, what is left to compare is shown as whole replacements, so that no
+# input (say, a 40,000-token paragraph of "x x x ...") can hold a worker for minutes.
+MATCHING_PAIRS_BUDGET = 1_000_000
 
 _CJK = (
     "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3131-\u318e\u31f0-\u31ff"
@@ -123,14 +127,16 @@ def count_words(text: str) -> int:
 
 def diff_texts(old: str, new: str) -> DocumentDiff:
     old_paragraphs, new_paragraphs = split_paragraphs(old), split_paragraphs(new)
-    opcodes = SequenceMatcher(None, old_paragraphs, new_paragraphs, autojunk=False).get_opcodes()
+    budget = _Budget(MATCHING_PAIRS_BUDGET)
+    opcodes = _opcodes(old_paragraphs, new_paragraphs, budget)
     moves = _Moves(old_paragraphs, new_paragraphs, opcodes)
     blocks: list[Block] = []
     for tag, i1, i2, j1, j2 in opcodes:
         if tag == "equal":
             blocks.extend(Block(EQUAL, p, p, (Segment(EQUAL, p),)) for p in old_paragraphs[i1:i2])
         else:
-            blocks.extend(_replace(old_paragraphs[i1:i2], new_paragraphs[j1:j2], moves))
+            olds, news = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
+            blocks.extend(_replace(olds, news, moves, budget))
     inserted = deleted = 0
     for block in blocks:
         for segment in () if block.moved else block.segments:
@@ -140,6 +146,42 @@ def diff_texts(old: str, new: str) -> DocumentDiff:
                 deleted += count_words(segment.text)
     changed = sum(b.kind != EQUAL and not (b.moved and b.kind == DELETE) for b in blocks)
     return DocumentDiff(tuple(blocks), inserted, deleted, changed)
+
+
+class _Budget:
+    def __init__(self, pairs: int) -> None:
+        self.pairs = pairs
+
+    def spend(self, a: Sequence[str], b: Sequence[str]) -> bool:
+        counts = Counter(b)
+        cost = sum(counts[token] for token in a)
+        if cost > self.pairs:
+            return False
+        self.pairs -= cost
+        return True
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str], budget: _Budget) -> list[tuple]:
+    """SequenceMatcher opcodes, after trimming the common ends (most edits are small);
+    one replacement when the budget does not allow comparing the rest."""
+    n, m = len(a), len(b)
+    lo = 0
+    while lo < n and lo < m and a[lo] == b[lo]:
+        lo += 1
+    hi = 0
+    while hi < n - lo and hi < m - lo and a[n - 1 - hi] == b[m - 1 - hi]:
+        hi += 1
+    ops: list[tuple] = [("equal", 0, lo, 0, lo)] if lo else []
+    a_middle, b_middle = a[lo : n - hi], b[lo : m - hi]
+    if a_middle and b_middle and budget.spend(a_middle, b_middle):
+        matcher = SequenceMatcher(None, a_middle, b_middle, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            ops.append((op, i1 + lo, i2 + lo, j1 + lo, j2 + lo))
+    elif a_middle or b_middle:
+        ops.append(("replace", lo, n - hi, lo, m - hi))
+    if hi:
+        ops.append(("equal", n - hi, n, m - hi, m))
+    return ops
 
 
 class _Moves:
@@ -169,10 +211,10 @@ def _take(counter: Counter[str], paragraph: str) -> bool:
     return False
 
 
-def _replace(old: list[str], new: list[str], moves: _Moves) -> list[Block]:
+def _replace(old: list[str], new: list[str], moves: _Moves, budget: _Budget) -> list[Block]:
     old_moved = [moves.take_old(p) for p in old]
     new_moved = [moves.take_new(p) for p in new]
-    pairs = _pair(old, new, old_moved, new_moved)
+    pairs = _pair(old, new, old_moved, new_moved, budget)
     blocks: list[Block] = []
     i = j = 0
     for pair_i, pair_j in [*pairs, (len(old), len(new))]:
@@ -181,14 +223,14 @@ def _replace(old: list[str], new: list[str], moves: _Moves) -> list[Block]:
         for k in range(j, pair_j):
             blocks.append(Block(INSERT, None, new[k], (Segment(INSERT, new[k]),), new_moved[k]))
         if pair_i < len(old):
-            segments = diff_words(old[pair_i], new[pair_j])
+            segments = _diff_words(old[pair_i], new[pair_j], budget)
             blocks.append(Block(CHANGE, old[pair_i], new[pair_j], segments))
         i, j = pair_i + 1, pair_j + 1
     return blocks
 
 
 def _pair(
-    old: list[str], new: list[str], old_moved: list[bool], new_moved: list[bool]
+    old: list[str], new: list[str], old_moved: list[bool], new_moved: list[bool], budget: _Budget
 ) -> list[tuple[int, int]]:
     """Pairs (old index, new index) of alike paragraphs, in order, most alike overall."""
     n, m = len(old), len(new)
@@ -198,8 +240,8 @@ def _pair(
     new_words = [[] if moved else _words(p) for p, moved in zip(new, new_moved, strict=True)]
     if n * m > MAX_ALIGNMENT_CELLS:
         pairs = [(k, k) for k in range(min(n, m))]
-        return [(i, j) for i, j in pairs if _similarity(old_words[i], new_words[j])]
-    sim = [[_similarity(a, b) for b in new_words] for a in old_words]
+        return [(i, j) for i, j in pairs if _similarity(old_words[i], new_words[j], budget)]
+    sim = [[_similarity(a, b, budget) for b in new_words] for a in old_words]
     score = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -221,22 +263,22 @@ def _words(paragraph: str) -> list[str]:
     return [t.lower() for t in tokenize(paragraph) if _WORDLIKE.search(t)]
 
 
-def _similarity(a: list[str], b: list[str]) -> float:
+def _similarity(a: list[str], b: list[str], budget: _Budget) -> float:
     """Share of words in common, in order; 0 when below the pairing threshold."""
     if not a or not b:
         return 0.0
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.quick_ratio() < PAIRING_THRESHOLD:
+    common = sum((Counter(a) & Counter(b)).values())
+    if 2 * common < PAIRING_THRESHOLD * (len(a) + len(b)):
         return 0.0
-    ratio = matcher.ratio()
+    equal = sum(op[2] - op[1] for op in _opcodes(a, b, budget) if op[0] == "equal")
+    ratio = 2 * equal / (len(a) + len(b))
     return ratio if ratio >= PAIRING_THRESHOLD else 0.0
 
 
-def diff_words(old: str, new: str) -> tuple[Segment, ...]:
-    """Word-level redline of one paragraph into its new wording."""
+def _diff_words(old: str, new: str, budget: _Budget) -> tuple[Segment, ...]:
     a, b = tokenize(old), tokenize(new)
     segments: list[Segment] = []
-    for tag, i1, i2, j1, j2 in _readable(SequenceMatcher(None, a, b, autojunk=False), a, b):
+    for tag, i1, i2, j1, j2 in _readable(_opcodes(a, b, budget), a, b):
         if tag == EQUAL:
             segments.append(Segment(EQUAL, "".join(a[i1:i2])))
             continue
@@ -247,11 +289,11 @@ def diff_words(old: str, new: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def _readable(matcher: SequenceMatcher, a: list[str], b: list[str]) -> list[tuple]:
+def _readable(opcodes: list[tuple], a: list[str], b: list[str]) -> list[tuple]:
     """Opcodes as EQUAL/CHANGE runs where a change swallows the small equal runs between
     two changes (whitespace, a lone "the", a common syllable), so "quick brown" -> "slow
     red" reads as one deletion and one insertion rather than a patchwork."""
-    ops = [(EQUAL if op[0] == "equal" else CHANGE, *op[1:]) for op in matcher.get_opcodes()]
+    ops = [(EQUAL if op[0] == "equal" else CHANGE, *op[1:]) for op in opcodes]
     merged: list[tuple] = []
     for op in ops:
         if op[0] == CHANGE and merged and merged[-1][0] == CHANGE:

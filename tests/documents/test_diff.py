@@ -1,5 +1,4 @@
 import random
-import time
 import unicodedata
 from pathlib import Path
 
@@ -64,6 +63,13 @@ def test_word_change_marks_only_the_changed_word():
 def test_whitespace_between_changed_words_joins_the_change():
     (block,) = diff_texts("The quick brown fox.", "The slow red fox.").blocks
     assert [s.text for s in block.segments if s.kind != EQUAL] == ["quick brown", "slow red"]
+
+
+def test_unchanged_words_between_two_changes_stay_unchanged():
+    (block,) = diff_texts(
+        "The members may vote at the meeting.", "The directors may vote in the meeting."
+    ).blocks
+    assert Segment(EQUAL, " may vote ") in block.segments
 
 
 def test_korean_particle_change_is_visible_and_syllables_intact():
@@ -151,6 +157,13 @@ def test_side_by_side_has_caption_and_column_headers():
     old_cell, new_cell = html.split('<td class="diff-old">')[1].split('<td class="diff-new">')
     assert "<del>cat</del>" in old_cell and "<ins>" not in old_cell
     assert "<ins>dog</ins>" in new_cell.split("</tr>")[0] and "<del>" not in new_cell
+
+
+def test_side_by_side_folds_unchanged_rows():
+    old = "\n\n".join(f"Paragraph {n}." for n in range(6))
+    html = render("side_by_side", diff_texts(old, old.replace("Paragraph 5.", "Last.")))
+    assert '<td colspan="2">' in html and "Show 4 unchanged paragraphs" in html
+    assert html.count('<div class="diff-old">') == 4
 
 
 def test_unchanged_document_renders_as_identical():
@@ -258,19 +271,9 @@ def test_segments_rebuild_both_versions_of_every_paragraph():
             assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), block
 
 
-def test_large_document_diffs_fast():
-    rng = random.Random(7)
-    vocabulary = [f"word{n}" for n in range(300)]
-    old = [" ".join(rng.choices(vocabulary, k=28)) for _ in range(600)]
-    new = list(old)
-    for k in rng.sample(range(600), 30):
-        new[k] = new[k].replace(new[k].split()[5], "changed", 1)
-    old_text, new_text = "\n\n".join(old), "\n\n".join(new)
-    best = min(_timed(diff_texts, old_text, new_text) for _ in range(3))
-    assert best < 0.1
-
-
-def _timed(function, *args):
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
+def test_pathological_input_finishes_and_still_rebuilds_the_text():
+    old, new = "x y " * 10_000, "y x " * 10_000
+    # Speed is measured in bench/diff.py; here the guard must still give a true diff.
+    diff = diff_texts(old, new)
+    assert [rebuilt(b, "old") for b in diff.blocks if b.old] == [old.rstrip()]
+    assert [rebuilt(b, "new") for b in diff.blocks if b.new] == [new.rstrip()]
