@@ -29,7 +29,7 @@ DEFAULTS: dict[str, object] = {
     "MAIL_USE_SSL": False,
     "MAIL_TIMEOUT": 30,
     "MAIL_DEFAULT_SENDER": "govern@localhost",
-    "MAIL_MAX_ATTEMPTS": 8,
+    "MAIL_MAX_ATTEMPTS": 12,
     "MAIL_SENDING_LEASE_SECONDS": 300,
     "INVITATION_TTL_HOURS": 168,
     "PASSWORD_RESET_TTL_HOURS": 2,

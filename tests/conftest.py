@@ -3,9 +3,12 @@
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import g
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
@@ -37,7 +40,21 @@ BASE_CONFIG = {
 }
 
 
-def _migrated(url: str, instance: str) -> None:
+@contextmanager
+def _instance_path_set_to(path) -> Iterator[None]:
+    """Set GOVERN_INSTANCE_PATH for a session fixture, then put back what was there."""
+    previous = os.environ.get("GOVERN_INSTANCE_PATH")
+    os.environ["GOVERN_INSTANCE_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["GOVERN_INSTANCE_PATH"]
+        else:
+            os.environ["GOVERN_INSTANCE_PATH"] = previous
+
+
+def _migrated(url: str) -> None:
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
@@ -53,11 +70,8 @@ def _instance_path(tmp_path, monkeypatch):
 def sqlite_template(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite3"
-    os.environ["GOVERN_INSTANCE_PATH"] = str(folder / "instance")
-    try:
-        _migrated(f"sqlite:///{path}", str(folder))
-    finally:
-        del os.environ["GOVERN_INSTANCE_PATH"]
+    with _instance_path_set_to(folder / "instance"):
+        _migrated(f"sqlite:///{path}")
     return str(path)
 
 
@@ -85,11 +99,8 @@ def postgres_database(tmp_path_factory) -> str:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     folder = tmp_path_factory.mktemp("pg-instance")
-    os.environ["GOVERN_INSTANCE_PATH"] = str(folder)
-    try:
-        _migrated(url, str(folder))
-    finally:
-        del os.environ["GOVERN_INSTANCE_PATH"]
+    with _instance_path_set_to(folder):
+        _migrated(url)
     yield url
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -125,6 +136,16 @@ def app_config(tmp_path) -> dict:
 @pytest.fixture
 def app(database_url, app_config):
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **app_config})
+
+    # The test holds one app context, which test-client requests reuse: without this,
+    # `g` (where Flask-Login keeps the signed-in member) and loaded objects would carry
+    # over from one request, and one client, to the next. In production each request
+    # starts afresh.
+    @app.before_request
+    def _start_afresh() -> None:
+        g.pop("_login_user", None)
+        db.session.expire_all()
+
     with app.app_context():
         yield app
         db.session.remove()

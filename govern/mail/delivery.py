@@ -1,175 +1,190 @@
-"""The outbox worker: delivers queued mail with retries, at most once per acceptance.
+"""The outbox worker: delivers queued mail with retries, and never loses a message.
 
-Each message is claimed in its own committed transaction (`sending`), delivered,
-then marked `sent` with the server's reply. A worker killed after the claim leaves
-the message `sending`; once its lease runs out another pass delivers it again with
-the same Message-ID, so a receiving server can recognise the repeat. A message the
-worker saw accepted is never sent again.
+Each message is claimed in a committed transaction of its own (`sending`), sent,
+then marked `sent`. A worker killed between the server's acceptance and that mark
+leaves the message `sending`; once its lease (MAIL_SENDING_LEASE_SECONDS) runs out,
+a later pass sends it again with the same Message-ID, so the receiving side can
+recognise the repeat. A message marked `sent` is never sent again.
 """
 
-import os
 import smtplib
-import tempfile
-from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from govern import clock
 from govern.database import is_postgresql
 from govern.extensions import db
 from govern.mail.models import DeliveryStatus, OutboxMessage
+from govern.mail.transports import (
+    ServerUnavailable,
+    Transport,
+    build_email,
+    make_transport,
+    sender_address,
+)
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email["Message-ID"] = message.message_id
-    email["Date"] = format_datetime(message.created_at)
-    email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
-    return email
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
 
-
-class FileTransport:
-    """Development delivery: one .eml file per message under instance/mail/."""
-
-    def __init__(self, directory: str) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def send(self, email: EmailMessage, outbox_id: int) -> str:
-        path = self.directory / f"{outbox_id:08d}.eml"
-        # Same name on a retry, written atomically: a repeat replaces, never duplicates.
-        with tempfile.NamedTemporaryFile("wb", dir=self.directory, delete=False) as handle:
-            handle.write(bytes(email))
-        os.replace(handle.name, path)
-        return f"written to {path}"
-
-    def close(self) -> None:
-        pass
-
-
-class SMTPTransport:
-    def __init__(self, config) -> None:
-        self.config = config
-        self.connection: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        config = self.config
-        factory = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        connection = factory(
-            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-        )
-        if config["MAIL_USE_STARTTLS"]:
-            connection.starttls()
-        if config["MAIL_USERNAME"]:
-            connection.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        return connection
-
-    def send(self, email: EmailMessage, outbox_id: int) -> str:
-        if self.connection is None:
-            self.connection = self._connect()
-        try:
-            refused = self.connection.send_message(email)
-        except smtplib.SMTPServerDisconnected:
-            self.connection = None
-            raise
-        if refused:
-            raise smtplib.SMTPRecipientsRefused(refused)
-        return "accepted"
-
-    def close(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.quit()
-            except smtplib.SMTPException:
-                pass
-            self.connection = None
-
-
-def make_transport():
-    config = current_app.config
-    if config["MAIL_SERVER"]:
-        return SMTPTransport(config)
-    return FileTransport(config["MAIL_DIRECTORY"])
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.failed
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 1, 2, 4 ... minutes, at most six hours."""
+    """Exponential backoff after the n-th failed attempt: 1, 2, 4 ... minutes, at most 6 hours."""
     return timedelta(minutes=min(2 ** (attempts - 1), 360))
 
 
-def _claim_next() -> OutboxMessage | None:
-    now = clock.now()
-    lease = timedelta(seconds=current_app.config["MAIL_SENDING_LEASE_SECONDS"])
-    query = (
-        select(OutboxMessage)
-        .where(
-            or_(
-                (OutboxMessage.status == DeliveryStatus.PENDING)
-                & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == DeliveryStatus.SENDING)
-                & (OutboxMessage.claimed_at <= now - lease),
-            )
-        )
-        .order_by(OutboxMessage.id)
-        .limit(1)
+def _is_due(now: datetime):
+    # A claim this old belongs to a worker that died: the message is due again.
+    stale = now - timedelta(seconds=current_app.config["MAIL_SENDING_LEASE_SECONDS"])
+    return or_(
+        (OutboxMessage.status == DeliveryStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == DeliveryStatus.SENDING) & (OutboxMessage.claimed_at <= stale),
     )
+
+
+def _find_due_id(now: datetime) -> int | None:
+    query = select(OutboxMessage.id).where(_is_due(now)).order_by(OutboxMessage.id).limit(1)
     if is_postgresql():
+        # Workers running at once each take a different message instead of queueing up.
         query = query.with_for_update(skip_locked=True)
-    message = db.session.scalar(query)
-    if message is None:
-        db.session.rollback()
-        return None
-    message.status = DeliveryStatus.SENDING
-    message.claimed_at = now
-    message.attempts += 1
+    return db.session.scalar(query)
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """Mark the message `sending` if it is still due; of two racing workers, one wins."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _is_due(now))
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def claim_next() -> OutboxMessage | None:
+    """Claim the oldest due message, committed before anything is sent.
+
+    The message comes back detached, so no transaction stays open while it is sent.
+    """
+    while True:
+        now = clock.now()
+        message_id = _find_due_id(now)
+        if message_id is None:
+            db.session.rollback()
+            return None
+        if _claim(message_id, now):
+            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+            db.session.expunge(message)
+            db.session.commit()
+            return message
+        db.session.rollback()  # another worker was quicker; look for the next one
+
+
+def _record_sent(message: OutboxMessage) -> None:
+    # Unconditional: once a server accepted the message, no worker may send it again.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(status=DeliveryStatus.SENT, sent_at=clock.now(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    return message
+    message.status = DeliveryStatus.SENT
 
 
-def deliver_due(limit: int | None = None) -> int:
-    """Deliver what is due; returns how many messages were accepted."""
-    transport = make_transport()
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    delivered = 0
+def _record_failure(message: OutboxMessage, error: Exception, is_permanent: bool) -> None:
+    if is_permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        values = {"status": DeliveryStatus.FAILED}
+    else:
+        next_attempt_at = clock.now() + retry_delay(message.attempts)
+        values = {"status": DeliveryStatus.PENDING, "next_attempt_at": next_attempt_at}
+    last_error = f"{type(error).__name__}: {error}"[:2000]
+    # Only while our claim holds: a worker that took over after our lease ran out may
+    # already have sent the message, and a late failure must not queue it again.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.status == DeliveryStatus.SENDING,
+            OutboxMessage.claimed_at == message.claimed_at,
+        )
+        .values(last_error=last_error, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    message.status = values["status"]
+    current_app.logger.warning(
+        "mail %s to %s not delivered (attempt %s, now %s): %s",
+        message.id,
+        message.recipient,
+        message.attempts,
+        message.status,
+        last_error,
+    )
+
+
+def _is_permanent(error: Exception) -> bool:
+    """A 5xx answer to the recipient will not change on a retry."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _reply in error.recipients.values())
+    return False
+
+
+def _deliver_one(message: OutboxMessage, transport: Transport, sender: str) -> None:
     try:
-        while limit is None or delivered < limit:
-            message = _claim_next()
+        email = build_email(message, sender)
+    except Exception as error:  # e.g. a line break in a header: no retry will fix it
+        _record_failure(message, error, is_permanent=True)
+        return
+    try:
+        transport.send(email, message.id)
+    except ServerUnavailable as error:
+        _record_failure(message, error, is_permanent=False)
+        raise
+    except Exception as error:  # one message that will not go must not stop the others
+        _record_failure(message, error, is_permanent=_is_permanent(error))
+        return
+    _record_sent(message)
+
+
+def deliver_due(
+    limit: int | None = None, should_stop: Callable[[], bool] = lambda: False
+) -> DeliveryReport:
+    """Attempt every message that is due (at most `limit`), oldest first."""
+    report = DeliveryReport()
+    transport = make_transport()
+    sender = sender_address()
+    try:
+        while (limit is None or report.attempted < limit) and not should_stop():
+            message = claim_next()
             if message is None:
                 break
             try:
-                reply = transport.send(build_email(message, sender), message.id)
-            except (OSError, smtplib.SMTPException) as error:
-                message.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if message.attempts >= max_attempts:
-                    message.status = DeliveryStatus.FAILED
-                else:
-                    message.status = DeliveryStatus.PENDING
-                    message.next_attempt_at = clock.now() + retry_delay(message.attempts)
-                db.session.commit()
-                current_app.logger.warning(
-                    "mail %s not delivered (attempt %s): %s",
-                    message.id,
-                    message.attempts,
-                    message.last_error,
-                )
-                if isinstance(transport, SMTPTransport):
-                    transport.close()
-                continue
-            message.status = DeliveryStatus.SENT
-            message.sent_at = clock.now()
-            message.last_error = None if reply == "accepted" else reply
-            db.session.commit()
-            delivered += 1
+                _deliver_one(message, transport, sender)
+            except ServerUnavailable:
+                break  # the rest stays due for the next pass
+            finally:
+                _count(report, message.status)
     finally:
         transport.close()
-    return delivered
+    return report
+
+
+def _count(report: DeliveryReport, status: str) -> None:
+    if status == DeliveryStatus.SENT:
+        report.sent += 1
+    elif status == DeliveryStatus.FAILED:
+        report.failed += 1
+    else:
+        report.retrying += 1

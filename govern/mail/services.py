@@ -1,6 +1,6 @@
 """Queueing mail: rendered now, written to the outbox in the caller's transaction."""
 
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -24,7 +24,9 @@ def queue_mail(recipient: str, subject: str, template: str, **context) -> Outbox
             body_html = render_template(f"mail/{template}.html", **context)
         except TemplateNotFound:
             body_html = None
-    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    # The sender may be written "Name <address>"; the Message-ID takes the address's domain.
+    sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    domain = sender.rpartition("@")[2] or "localhost"
     message = OutboxMessage(
         message_id=make_msgid(domain=domain),
         recipient=recipient,
