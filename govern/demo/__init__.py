@@ -27,7 +27,11 @@ MEMBERS = [
 
 VERSIONS = [
     ("coc_v1.md", date(2023, 1, 15), "Adopted at the founding meeting."),
-    ("coc_v2.md", date(2024, 3, 2), "Internal Grievance Officers; discrimination; confidentiality."),
+    (
+        "coc_v2.md",
+        date(2024, 3, 2),
+        "Internal Grievance Officers; discrimination; confidentiality.",
+    ),
     ("coc_v3.md", date(2025, 6, 20), "Progressive stack; personal information; revision process."),
 ]
 
@@ -52,19 +56,25 @@ def load_demo() -> Iterator[str]:
         db.session.flush()
         members.record_creation(member, None)
     if documents.find_document("code-of-conduct") is None:
-        document = documents.create_document(
-            "Code of Conduct", "code-of-conduct", TextFormat.MARKDOWN
+        documents.import_versions(
+            [
+                documents.VersionFile(
+                    data=(HERE / filename).read_bytes(),
+                    name=filename,
+                    effective_at=documents.start_of_day(day),
+                    summary=summary,
+                )
+                for filename, day, summary in VERSIONS
+            ],
+            title="Code of Conduct",
+            slug="code-of-conduct",
+            format=TextFormat.MARKDOWN,
         )
-        for filename, day, summary in VERSIONS:
-            documents.add_version(
-                document,
-                documents.normalize_text((HERE / filename).read_text(encoding="utf-8")),
-                effective_at=documents.start_of_day(day),
-                summary=summary,
-            )
     db.session.commit()
     yield "Demo organization ready. Sign in at http://127.0.0.1:5000/auth/sign-in with:"
     for name, email, roles, _standing in MEMBERS:
         role = ", ".join(sorted(roles)) or "member"
         yield f"  {email:<24} password {demo_password(email):<16} ({name}, {role})"
     yield f"Members in the roll: {db.session.scalar(select(db.func.count(Member.id)))}"
+    yield "The demo Code of Conduct, with its three versions and their history:"
+    yield "  http://127.0.0.1:5000/documents/code-of-conduct"

@@ -1,10 +1,15 @@
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional, Regexp
+from wtforms.widgets import NumberInput
 
 from govern.documents.models import TextFormat
+
+NEW_DOCUMENT = "__new__"
+FORMAT_FROM_FILENAME = "auto"
 
 
 class DocumentImportForm(FlaskForm):
@@ -19,14 +24,21 @@ class DocumentImportForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=80),
-            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Use lowercase letters, digits and dashes.")),
+            Regexp(
+                r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                message=_l("Use lowercase letters, digits and dashes."),
+            ),
         ],
         description=_l("For example code-of-conduct. Made from the title when left empty."),
     )
     format = RadioField(
-        _l("Format"),
-        choices=[(TextFormat.MARKDOWN.value, _l("Markdown")), (TextFormat.PLAIN.value, _l("Plain text"))],
-        default=TextFormat.MARKDOWN.value,
+        _l("Format of the new document"),
+        choices=[
+            (FORMAT_FROM_FILENAME, _l("From the file name: .txt is plain text, others Markdown")),
+            (TextFormat.MARKDOWN.value, _l("Markdown")),
+            (TextFormat.PLAIN.value, _l("Plain text (lines in capitals are headings)")),
+        ],
+        default=FORMAT_FROM_FILENAME,
     )
     file = FileField(
         _l("Text file"),
@@ -43,16 +55,45 @@ class DocumentImportForm(FlaskForm):
     )
     submit = SubmitField(_l("Import"))
 
+    def set_documents(self, documents: list) -> None:
+        self.document.choices = [(NEW_DOCUMENT, _l("A new document"))] + [
+            (document.slug, _l("New version of %(title)s", title=document.title))
+            for document in documents
+        ]
+
+    @property
+    def text_format(self) -> TextFormat | None:
+        """The chosen format; None lets the file name decide."""
+        if self.format.data in {f.value for f in TextFormat}:
+            return TextFormat(self.format.data)
+        return None
+
 
 class CompareForm(FlaskForm):
+    """Choosing two versions by number; the compare view checks the numbers itself.
+
+    Number fields rather than drop-downs: a document may have hundreds of versions.
+    """
+
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    old = SelectField(_l("From version"), coerce=int, validators=[DataRequired()])
-    new = SelectField(_l("To version"), coerce=int, validators=[DataRequired()])
+    old = IntegerField(_l("From version"), widget=NumberInput(min=1))
+    new = IntegerField(_l("To version"), widget=NumberInput(min=1))
     view = RadioField(
         _l("View"),
         choices=[("redline", _l("Redline")), ("side", _l("Side by side"))],
         default="redline",
     )
     submit = SubmitField(_l("Compare"))
+
+    def set_versions(self, numbers: list[int]) -> None:
+        """`numbers` newest first; without a choice, propose the latest change."""
+        if not numbers:
+            return
+        last = max(numbers)
+        for field in (self.old, self.new):
+            field.description = gettext("A number from 1 to %(last)s.", last=last)
+            field.render_kw = {"max": last}
+        if self.old.data is None and self.new.data is None and len(numbers) >= 2:
+            self.old.data, self.new.data = numbers[1], numbers[0]

@@ -2,23 +2,48 @@
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import defer
+from sqlalchemy import Row, func, select
 
 from govern import clock
+from govern.documents.diff import DocumentDiff, diff_texts
 from govern.documents.models import Document, TextFormat, Version, VersionSource
 from govern.extensions import db
 from govern.members.models import Member
+from govern.web import human_size
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+TITLE_MAX = 200
+SUMMARY_MAX = 500
 
 
 class DocumentError(ValueError):
-    """Why a document or version cannot be imported, in words for the admin."""
+    """Why a document or version cannot be imported, in words for the admin.
+
+    `field` names the import form field the message belongs to.
+    """
+
+    def __init__(self, message: str, field: str = "file") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    """One version to import: the uploaded bytes, when it took effect (None: now), why."""
+
+    data: bytes
+    name: str = ""
+    effective_at: datetime | None = None
+    summary: str = ""
 
 
 def decode_text(data: bytes) -> str:
@@ -27,9 +52,9 @@ def decode_text(data: bytes) -> str:
     if len(data) > limit:
         raise DocumentError(
             gettext(
-                "The document is too large (%(size)s KB); the limit is %(limit)s KB.",
-                size=len(data) // 1000,
-                limit=limit // 1000,
+                "The document is too large (%(size)s); the limit is %(limit)s.",
+                size=human_size(len(data)),
+                limit=human_size(limit),
             )
         )
     try:
@@ -46,6 +71,7 @@ def decode_text(data: bytes) -> str:
 
 
 def normalize_text(text: str) -> str:
+    """One spelling of a text: LF line ends, no trailing spaces, NFC, one final newline."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     if not text.strip():
@@ -68,25 +94,44 @@ def format_for_filename(filename: str) -> TextFormat:
 def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return slug[:80] or "document"
+    return slug[:80].strip("-") or "document"
 
 
 def find_document(slug: str) -> Document | None:
     return db.session.scalar(select(Document).filter_by(slug=slug))
 
 
+def all_documents() -> list[Document]:
+    return list(db.session.scalars(select(Document).order_by(Document.title)))
+
+
 def visible_documents() -> list[Document]:
     if not current_app.config["DOCUMENTS_PUBLIC"] and not current_user.is_authenticated:
         return []
-    return list(db.session.scalars(select(Document).order_by(Document.title)))
+    return all_documents()
 
 
 def create_document(title: str, slug: str, format: TextFormat) -> Document:
     title = title.strip()
     if not title:
-        raise DocumentError(gettext("The document needs a title."))
+        raise DocumentError(gettext("A new document needs a title."), "title")
+    if len(title) > TITLE_MAX:
+        raise DocumentError(
+            gettext("The title is longer than %(max)s characters.", max=TITLE_MAX), "title"
+        )
+    if not SLUG_PATTERN.match(slug) or len(slug) > 80:
+        raise DocumentError(
+            gettext("Use lowercase letters, digits and dashes for the web address."), "slug"
+        )
     if find_document(slug):
-        raise DocumentError(gettext("A document with the address “%(slug)s” exists.", slug=slug))
+        raise DocumentError(
+            gettext(
+                "A document with the web address “%(slug)s” exists already. "
+                "Choose another address, or import a new version of that document.",
+                slug=slug,
+            ),
+            "slug",
+        )
     document = Document(title=title, slug=slug, format=format)
     db.session.add(document)
     db.session.flush()
@@ -120,16 +165,19 @@ def add_version(
         if effective_at < previous.effective_at:
             raise DocumentError(
                 gettext(
-                    "Version %(number)s took effect later than the date given; "
-                    "import versions oldest first.",
+                    "The date given (%(date)s) is before version %(number)s took effect "
+                    "(%(previous)s); import versions oldest first.",
+                    date=format_date(effective_at, "long"),
                     number=previous.number,
-                )
+                    previous=format_date(previous.effective_at, "long"),
+                ),
+                "effective_on",
             )
     version = Version(
         document_id=document.id,
         number=previous.number + 1 if previous else 1,
         text=text,
-        summary=summary.strip()[:500],
+        summary=summary.strip()[:SUMMARY_MAX],
         source=source,
         effective_at=effective_at,
         ratified_at=ratified_at,
@@ -140,22 +188,128 @@ def add_version(
     return version
 
 
+def import_versions(
+    files: Sequence[VersionFile],
+    *,
+    document: Document | None = None,
+    title: str = "",
+    slug: str = "",
+    format: TextFormat | None = None,
+    actor: Member | None = None,
+) -> list[Version]:
+    """Import `files`, oldest first, as the next versions of `document`, or as the
+    versions of a new document when `document` is None.
+
+    Raises DocumentError for the first problem; the caller rolls back, so a bad file
+    anywhere imports nothing.
+    """
+    if document is None and not title.strip():
+        raise DocumentError(gettext("A new document needs a title."), "title")
+    texts = [_checked(file, len(files) > 1) for file in files]
+    if document is None:
+        document = create_document(
+            title,
+            slug or slugify(title),
+            format or format_for_filename(files[0].name if files else ""),
+        )
+    versions = []
+    for file, text in zip(files, texts, strict=True):
+        try:
+            versions.append(
+                add_version(
+                    document,
+                    text,
+                    effective_at=file.effective_at,
+                    summary=file.summary,
+                    actor=actor,
+                )
+            )
+        except DocumentError as error:
+            raise _about(file, error, len(files) > 1) from None
+    return versions
+
+
+def _checked(file: VersionFile, name_it: bool) -> str:
+    try:
+        if file.effective_at is not None and file.effective_at > clock.now():
+            raise DocumentError(
+                gettext(
+                    "The date %(date)s is in the future; import a version with the date it "
+                    "took effect.",
+                    date=format_date(file.effective_at, "long"),
+                ),
+                "effective_on",
+            )
+        return decode_text(file.data)
+    except DocumentError as error:
+        raise _about(file, error, name_it) from None
+
+
+def _about(file: VersionFile, error: DocumentError, name_it: bool) -> DocumentError:
+    """With several files, say which one the message is about."""
+    if not name_it or not file.name:
+        return error
+    return DocumentError(f"{file.name}: {error}", error.field)
+
+
 def get_version(document: Document, number: int) -> Version | None:
     return db.session.scalar(select(Version).filter_by(document_id=document.id, number=number))
 
 
-def versions_newest_first(document: Document) -> list[Version]:
+def versions_newest_first(document: Document) -> list[Row]:
+    """The history list: one query for plain rows (number, dates, summary), no texts and
+    no ORM objects, as a document may have hundreds of versions."""
     return list(
-        db.session.scalars(
-            select(Version)
-            .filter_by(document_id=document.id)
-            .options(defer(Version.text))
+        db.session.execute(
+            select(
+                Version.id,
+                Version.number,
+                Version.summary,
+                Version.effective_at,
+                Version.ratified_at,
+            )
+            .where(Version.document_id == document.id)
             .order_by(Version.number.desc())
         )
     )
+
+
+def diff_versions(old: Version, new: Version) -> DocumentDiff:
+    return _diff(old.text, new.text)
+
+
+@lru_cache(maxsize=16)
+def _diff(old: str, new: str) -> DocumentDiff:
+    # Versions never change, so a comparison just made is kept for the next visitor.
+    return diff_texts(old, new)
 
 
 def version_count(document: Document) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Version).filter_by(document_id=document.id)
     )
+
+
+def versions_to_compare(
+    document: Document, old: str | None, new: str | None
+) -> tuple[Version, Version]:
+    """The two versions named by the numbers a visitor chose (from query arguments)."""
+    if not old or not new:
+        raise DocumentError(gettext("Choose two versions to compare."))
+    versions = []
+    for value in (old, new):
+        number = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+        if number is None:
+            raise DocumentError(gettext("“%(value)s” is not a version number.", value=value))
+        version = get_version(document, number)
+        if version is None:
+            raise DocumentError(
+                gettext(
+                    "%(title)s has no version %(number)s; its versions are 1 to %(last)s.",
+                    title=document.title,
+                    number=number,
+                    last=version_count(document),
+                )
+            )
+        versions.append(version)
+    return versions[0], versions[1]

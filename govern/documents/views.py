@@ -1,7 +1,5 @@
 """Reading documents, their history and diffs; importing them (admins)."""
 
-from datetime import date, datetime
-
 from flask import (
     Blueprint,
     abort,
@@ -14,20 +12,18 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import select
 
-from govern import clock
 from govern.documents import services
-from govern.documents.diff import diff_texts, fold
-from govern.documents.forms import CompareForm, DocumentImportForm
-from govern.documents.models import Document, TextFormat
-from govern.documents.rendering import render_text
+from govern.documents.forms import NEW_DOCUMENT, CompareForm, DocumentImportForm
+from govern.documents.models import Document, Version
+from govern.documents.rendering import history_list, render_text
 from govern.extensions import db
 from govern.members.permissions import admin_required
+from govern.web import human_size
 
 bp = Blueprint("documents", __name__)
 
-NEW_DOCUMENT = "__new__"
+DIFF_VIEWS = ("redline", "side")
 
 
 @bp.before_request
@@ -51,91 +47,73 @@ def index():
 @bp.route("/documents/<slug>")
 def show(slug: str):
     document = _document(slug)
-    version = document.version_in_force()
-    if version is None:
-        abort(404)
-    return render_template(
-        "documents/show.html",
-        document=document,
-        version=version,
-        rendered=render_text(version.text, document.format),
-        history=services.versions_newest_first(document),
-        is_current=True,
-    )
-
-
-@bp.route("/documents/<slug>/versions/")
-def versions(slug: str):
-    document = _document(slug)
-    history = services.versions_newest_first(document)
-    form = _compare_form(history, request.args)
-    return render_template(
-        "documents/versions.html", document=document, history=history, form=form
-    )
+    version = document.version_in_force() or abort(404)
+    return _render_version(document, version, version)
 
 
 @bp.route("/documents/<slug>/versions/<int:number>")
 def version(slug: str, number: int):
     document = _document(slug)
     version = services.get_version(document, number) or abort(404)
-    in_force = document.version_in_force()
+    return _render_version(document, version, document.version_in_force())
+
+
+def _render_version(document: Document, version: Version, in_force: Version | None):
     return render_template(
         "documents/show.html",
         document=document,
         version=version,
         rendered=render_text(version.text, document.format),
-        history=services.versions_newest_first(document),
-        is_current=in_force is not None and in_force.id == version.id,
+        history=history_list(document.slug, services.versions_newest_first(document), version),
+        is_in_force=in_force is not None and in_force.id == version.id,
     )
 
 
-def _compare_form(history, args) -> CompareForm:
-    form = CompareForm(args)
-    choices = [(v.number, gettext("Version %(number)s", number=v.number)) for v in history]
-    form.old.choices = choices
-    form.new.choices = choices
-    if "old" not in args and len(history) >= 2:
-        form.old.data, form.new.data = history[1].number, history[0].number
-    return form
+@bp.route("/documents/<slug>/versions/")
+def versions(slug: str):
+    document = _document(slug)
+    return _versions_page(document)
+
+
+def _versions_page(document: Document, error: str | None = None):
+    history = services.versions_newest_first(document)
+    form = CompareForm(request.args)
+    form.set_versions([version.number for version in history])
+    return render_template(
+        "documents/versions.html",
+        document=document,
+        history=history_list(document.slug, history),
+        version_count=len(history),
+        form=form,
+        error=error,
+    )
 
 
 @bp.route("/documents/<slug>/compare")
 def compare(slug: str):
     document = _document(slug)
-    history = services.versions_newest_first(document)
-    form = _compare_form(history, request.args)
-    if not form.validate():
-        return render_template(
-            "documents/versions.html", document=document, history=history, form=form
-        ), 400
-    old = services.get_version(document, form.old.data)
-    new = services.get_version(document, form.new.data)
-    diff = diff_texts(old.text, new.text)
+    try:
+        old, new = services.versions_to_compare(
+            document, request.args.get("old"), request.args.get("new")
+        )
+    except services.DocumentError as error:
+        return _versions_page(document, str(error)), 400
+    view = request.args.get("view")
     return render_template(
         "documents/compare.html",
         document=document,
         old=old,
         new=new,
-        diff=diff,
-        folded=fold(diff.blocks),
-        view=form.view.data if form.view.data in {"redline", "side"} else "redline",
-        form=form,
+        diff=None if old.id == new.id else services.diff_versions(old, new),
+        view=view if view in DIFF_VIEWS else DIFF_VIEWS[0],
     )
-
-
-def _effective_at(day: date | None) -> datetime:
-    return clock.now() if day is None else services.start_of_day(day)
 
 
 @bp.route("/admin/documents/import", methods=["GET", "POST"])
 @admin_required
 def import_document():
     form = DocumentImportForm()
-    documents = db.session.scalars(select(Document).order_by(Document.title)).all()
-    form.document.choices = [(NEW_DOCUMENT, gettext("A new document"))] + [
-        (document.slug, gettext("New version of %(title)s", title=document.title))
-        for document in documents
-    ]
+    form.set_documents(services.all_documents())
     if request.method == "GET" and request.args.get("document"):
         form.document.data = request.args["document"]
     if form.validate_on_submit():
@@ -143,7 +121,7 @@ def import_document():
             version = _import(form)
         except services.DocumentError as error:
             db.session.rollback()
-            form.file.errors.append(str(error))
+            getattr(form, error.field).errors.append(str(error))
         else:
             db.session.commit()
             flash(
@@ -156,31 +134,26 @@ def import_document():
             )
             return redirect(url_for(".versions", slug=version.document.slug))
     status = 400 if form.errors else 200
-    return render_template("documents/import.html", form=form), status
+    limit = human_size(current_app.config["MAX_DOCUMENT_BYTES"])
+    return render_template("documents/import.html", form=form, document_limit=limit), status
 
 
-def _import(form: DocumentImportForm):
+def _import(form: DocumentImportForm) -> Version:
     upload = form.file.data
-    text = services.decode_text(upload.read())
-    effective_at = _effective_at(form.effective_on.data)
-    if effective_at > clock.now():
-        raise services.DocumentError(gettext("The date is in the future."))
-    if form.document.data == NEW_DOCUMENT:
-        title = (form.title.data or "").strip()
-        if not title:
-            form.title.errors.append(gettext("A new document needs a title."))
-            raise services.DocumentError(gettext("Nothing was imported."))
-        document = services.create_document(
-            title,
-            form.slug.data or services.slugify(title),
-            TextFormat(form.format.data or services.format_for_filename(upload.filename or "")),
-        )
-    else:
-        document = services.find_document(form.document.data)
-    return services.add_version(
-        document,
-        text,
-        effective_at=effective_at,
+    day = form.effective_on.data
+    file = services.VersionFile(
+        data=upload.read(),
+        name=upload.filename or "",
+        effective_at=services.start_of_day(day) if day else None,
         summary=form.summary.data or "",
+    )
+    is_new = form.document.data == NEW_DOCUMENT
+    (version,) = services.import_versions(
+        [file],
+        document=None if is_new else services.find_document(form.document.data),
+        title=(form.title.data or "") if is_new else "",
+        slug=form.slug.data or "",
+        format=form.text_format,
         actor=current_user,
     )
+    return version

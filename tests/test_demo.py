@@ -1,0 +1,50 @@
+"""`flask --app govern demo`: a demo organization, safe to load twice."""
+
+from sqlalchemy import func, select
+
+from govern.documents import services
+from govern.documents.models import Document, Version
+from govern.extensions import db
+from govern.mail.models import OutboxMessage
+from govern.members.models import Member, MemberChange, MemberRole
+from govern.members.services import authenticate
+
+COUNTED = (Member, MemberRole, MemberChange, Document, Version, OutboxMessage)
+
+
+def row_counts() -> dict[str, int]:
+    db.session.rollback()
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in COUNTED
+    }
+
+
+def run_demo(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_creates_members_and_a_code_of_conduct_with_three_versions(app, client):
+    result = run_demo(app)
+    assert "admin@example.org" in result.output and "demo-admin" in result.output
+    db.session.rollback()
+    document = services.find_document("code-of-conduct")
+    history = services.versions_newest_first(document)
+    assert [v.number for v in history] == [3, 2, 1]
+    assert all(v.summary for v in history)
+    assert authenticate("admin@example.org", "demo-admin").is_admin
+    page = client.get("/documents/code-of-conduct").get_data(as_text=True)
+    assert "Last updated on June 20, 2025 (version 3)." in page
+    compare = client.get("/documents/code-of-conduct/compare?old=1&new=3")
+    assert compare.status_code == 200 and "<ins>" in compare.get_data(as_text=True)
+
+
+def test_demo_run_twice_changes_nothing(app):
+    run_demo(app)
+    first = row_counts()
+    assert first["Member"] >= 5 and first["Document"] == 1 and first["Version"] == 3
+    result = run_demo(app)
+    assert row_counts() == first
+    assert "Demo organization ready." in result.output
