@@ -20,7 +20,7 @@ DEFAULTS: dict[str, object] = {
     "PUBLIC_URL": "http://127.0.0.1:5000",
     "DOCUMENTS_PUBLIC": True,
     "MAX_DOCUMENT_BYTES": 1_000_000,
-    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 8_000_000,
     "MAIL_SERVER": "",
     "MAIL_PORT": 25,
     "MAIL_USERNAME": "",

@@ -4,7 +4,7 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern import clock
@@ -58,6 +58,10 @@ class Version(db.Model):
         UniqueConstraint("document_id", "number"),
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("source IN ('imported', 'amendment')", name="source"),
+        # Covers the history list, so it never reads through the texts.
+        Index(
+            "ix_versions_history", "document_id", "number", "effective_at", "ratified_at", "summary"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
