@@ -1,5 +1,6 @@
 """Command-line commands: `flask --app govern demo | worker | members ... | documents ...`."""
 
+import signal
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from govern.extensions import db
 
 members_cli = AppGroup("members", help="Manage the member roll.")
 documents_cli = AppGroup("documents", help="Import governing documents.")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @members_cli.command("import")
@@ -21,49 +23,56 @@ documents_cli = AppGroup("documents", help="Import governing documents.")
 def import_members(file: Path, dry_run: bool, invite: bool) -> None:
     """Import the member roll from a CSV file (name, email, roles, standing).
 
-    All or nothing: a file with one bad row changes nothing.
+    All or nothing: a file with one bad row changes nothing. Re-importing the same
+    file changes nothing.
     """
-    from govern.members.roll import RollFileError, import_roll
-    from govern.members.services import invite_member
+    from flask_babel import gettext, ngettext
 
-    data = file.read_bytes()
+    from govern.members.roll import RollFileError, apply_roll, check_roll, decode
+
     try:
-        with click.progressbar(length=1, label="Checking") as bar:
-            report = import_roll(data, actor=None, dry_run=True)
-            bar.update(1)
-        if report.ok and not dry_run:
-            with click.progressbar(length=report.rows, label="Importing") as bar:
-                last = 0
-
-                def advance(done: int) -> None:
-                    nonlocal last
-                    bar.update(done - last)
-                    last = done
-
-                report = import_roll(data, actor=None, progress=advance)
-            if invite:
-                for member in report.new_members:
-                    invite_member(member)
+        report = check_roll(decode(file.read_bytes()), actor=None)
     except RollFileError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(
+            gettext("%(error)s Nothing was imported.", error=error)
+        ) from None
     for error in report.errors:
-        click.echo(f"line {error.line}: {error.message}", err=True)
-    summary = (
-        f"{report.rows} rows: {report.added} to add, {report.updated} to update, "
-        f"{report.unchanged} unchanged"
+        message = gettext("line %(line)s: %(message)s", line=error.line, message=error.message)
+        click.echo(message, err=True)
+    summary = gettext(
+        "%(rows)s rows: %(added)s to add, %(updated)s to update, %(unchanged)s unchanged",
+        rows=report.rows,
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
     )
     if not report.ok:
-        db.session.rollback()
         raise click.ClickException(
-            f"{len(report.errors)} bad rows; nothing was imported. ({summary})"
+            ngettext(
+                "%(num)s problem; nothing was imported. (%(summary)s)",
+                "%(num)s problems; nothing was imported. (%(summary)s)",
+                len(report.errors),
+                summary=summary,
+            )
         )
     if dry_run:
-        click.echo(f"Dry run, nothing changed. {summary}.")
+        click.echo(gettext("Dry run, nothing changed. %(summary)s.", summary=summary))
         return
+    with click.progressbar(length=report.added + report.updated, label=gettext("Importing")) as bar:
+        apply_roll(report, actor=None, invite=invite, progress=bar.update)
     db.session.commit()
-    invited = f"; {len(report.new_members)} invitations queued" if invite else ""
-    click.echo(f"Imported. {summary}{invited}.")
+    click.echo(
+        gettext(
+            "Imported. %(rows)s rows: %(added)s added, %(updated)s updated, "
+            "%(unchanged)s unchanged.",
+            rows=report.rows,
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        )
+    )
+    if invite:
+        click.echo(gettext("Invitations queued: %(count)s.", count=len(report.new_member_ids)))
 
 
 def _parse_date(value: str) -> datetime:
@@ -89,57 +98,114 @@ def _parse_date(value: str) -> datetime:
     help="YYYY-MM-DD the version took effect; give one per FILE, oldest first.",
 )
 @click.option("--summary", "summaries", multiple=True, help="What changed, one per FILE.")
+@click.option(
+    "--format",
+    "text_format",
+    type=click.Choice(["markdown", "text"]),
+    help="Format of a new document [default: text for .txt files, else markdown].",
+)
 def import_document(
-    files: tuple[Path, ...], title: str | None, slug: str | None, dates, summaries
+    files: tuple[Path, ...],
+    title: str | None,
+    slug: str | None,
+    dates: tuple[str, ...],
+    summaries: tuple[str, ...],
+    text_format: str | None,
 ) -> None:
-    """Import FILES as the versions of a document, oldest first.
+    """Import FILES as the next versions of a document, oldest first.
 
     Markdown (.md) or plain text (.txt). Without --date the only file takes effect now.
+    All or nothing: a bad file imports nothing.
     """
     from govern.documents import services
+    from govern.documents.models import TextFormat
 
     if dates and len(dates) != len(files):
         raise click.UsageError(f"give one --date per file ({len(files)} files, {len(dates)} dates)")
     if len(files) > 1 and not dates:
         raise click.UsageError("importing several versions needs one --date per file")
+    if len(summaries) > len(files):
+        raise click.UsageError(f"more --summary options ({len(summaries)}) than files")
     effective = [_parse_date(value) for value in dates] or [None]
+    document = services.find_document(slug) if slug else None
+    if document is None and not title:
+        raise click.UsageError(
+            f"there is no document at {slug!r}; a new document needs --title"
+            if slug
+            else "a new document needs --title (or give --slug of an existing document)"
+        )
+    versions = [
+        services.VersionFile(
+            data=path.read_bytes(),
+            name=path.name,
+            effective_at=effective[index] if dates else None,
+            summary=summaries[index] if index < len(summaries) else "",
+        )
+        for index, path in enumerate(files)
+    ]
     try:
-        document = services.find_document(slug) if slug else None
-        if document is None:
-            if not title:
-                raise click.UsageError("a new document needs --title")
-            document = services.create_document(
-                title, slug or services.slugify(title), services.format_for_filename(files[0].name)
-            )
-        for index, path in enumerate(files):
-            text = services.decode_text(path.read_bytes())
-            version = services.add_version(
-                document,
-                text,
-                effective_at=effective[index] if dates else None,
-                summary=summaries[index] if index < len(summaries) else "",
-            )
-            click.echo(f"{path.name}: version {version.number} of {document.title}")
+        imported = services.import_versions(
+            versions,
+            document=document,
+            title=title or "",
+            slug=slug or "",
+            format=TextFormat(text_format) if text_format else None,
+        )
     except services.DocumentError as error:
         db.session.rollback()
         raise click.ClickException(f"{error} Nothing was imported.") from None
     db.session.commit()
+    for path, version in zip(files, imported, strict=True):
+        click.echo(f"{path.name}: version {version.number} of {version.document.title}")
 
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def worker(once: bool, interval: float) -> None:
-    """Deliver queued mail (and, later, open and close due ballots)."""
-    from govern.mail.delivery import deliver_due
+    """Deliver queued mail (and, later, open and close due ballots).
 
-    while True:
-        delivered = deliver_due()
-        if delivered or once:
-            click.echo(f"delivered {delivered} messages")
-        if once:
-            return
-        time.sleep(interval)
+    Several workers may run at once against PostgreSQL. SIGTERM or Ctrl-C stops the
+    worker after the message in hand, so a restart sends nothing twice.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from govern.mail.delivery import deliver_due
+    from govern.mail.transports import describe_transport
+
+    stopping = False
+
+    def request_stop(*_) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {number: signal.signal(number, request_stop) for number in STOP_SIGNALS}
+    click.echo(f"Delivering mail to {describe_transport()}.")
+    try:
+        while not stopping:
+            try:
+                report = deliver_due(should_stop=lambda: stopping)
+            except SQLAlchemyError as error:
+                if once:
+                    raise
+                # The database may be restarting: stay up and try again.
+                db.session.rollback()
+                click.echo(f"Database error, trying again in {interval:g} s: {error}", err=True)
+            else:
+                if report.attempted or once:
+                    click.echo(
+                        f"{report.sent} sent, {report.retrying} to retry, {report.failed} failed"
+                    )
+            finally:
+                db.session.remove()
+            if once:
+                return
+            resume_at = time.monotonic() + interval
+            while not stopping and time.monotonic() < resume_at:
+                time.sleep(0.1)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @click.command("demo")

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, object] = {
     "DOCUMENTS_PUBLIC": True,
     "MAX_DOCUMENT_BYTES": 1_000_000,
     "MAX_CONTENT_LENGTH": 8_000_000,
+    # The roll import posts the checked CSV back as a form field for confirmation.
+    "MAX_FORM_MEMORY_SIZE": 8_000_000,
     "MAIL_SERVER": "",
     "MAIL_PORT": 25,
     "MAIL_USERNAME": "",

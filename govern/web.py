@@ -3,7 +3,14 @@
 from datetime import datetime
 
 from flask import Blueprint, Flask, current_app, render_template
-from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_gettext, to_user_timezone
+from flask_babel import (
+    format_date,
+    format_datetime,
+    get_locale,
+    gettext,
+    lazy_gettext,
+    to_user_timezone,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 

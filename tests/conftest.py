@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 import sqlalchemy as sa
+from flask import g
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
@@ -198,9 +198,9 @@ def make_member(app):
             name=name or f"Member {number}",
             email=email or f"member{number}@example.org",
             standing=standing,
-            password_hash=PASSWORD_HASH if password == PASSWORD else (
-                generate_password_hash(password) if password else None
-            ),
+            password_hash=PASSWORD_HASH
+            if password == PASSWORD
+            else (generate_password_hash(password) if password else None),
         )
         member.role_rows = [MemberRole(role=role) for role in roles]
         db.session.add(member)
@@ -213,9 +213,7 @@ def make_member(app):
 @pytest.fixture
 def sign_in(client):
     def sign_in_as(member: Member, password: str = PASSWORD):
-        response = client.post(
-            "/auth/sign-in", data={"email": member.email, "password": password}
-        )
+        response = client.post("/auth/sign-in", data={"email": member.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
 

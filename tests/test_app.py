@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from govern import create_app
 from govern.config import ConfigurationError, database_uri
 from govern.extensions import db
-from tests.conftest import BASE_CONFIG, PASSWORD, csrf_token
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def test_settings_come_from_defaults_then_instance_file_then_environment(
         ("DOCUMENTS_PUBLIC", "perhaps", "must be true or false"),
     ],
 )
-def test_a_wrong_setting_is_named_in_the_error(clean_environment, monkeypatch, name, value, message):
+def test_a_wrong_setting_is_named_in_the_error(
+    clean_environment, monkeypatch, name, value, message
+):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=message):

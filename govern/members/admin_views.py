@@ -14,9 +14,9 @@ from govern.members.forms import (
     RollConfirmForm,
     RollUploadForm,
 )
-from govern.members.models import Member, MemberChange, MemberRole, Role, Standing
+from govern.members.models import Member, MemberChange, Role, Standing
 from govern.members.permissions import admin_required
-from govern.members.roll import RollFileError, decode, import_roll
+from govern.members.roll import ImportReport, RollFileError, apply_roll, check_roll, decode
 
 bp = Blueprint("members_admin", __name__, url_prefix="/admin/members")
 
@@ -30,11 +30,13 @@ def index():
     standing = request.args.get("standing", "")
     statement = select(Member).order_by(func.lower(Member.name), Member.id)
     if query:
-        pattern = f"%{query.lower()}%"
         statement = statement.where(
-            or_(func.lower(Member.name).like(pattern), Member.email.like(pattern))
+            or_(
+                func.lower(Member.name).contains(query.lower(), autoescape=True),
+                Member.email.contains(query.lower(), autoescape=True),
+            )
         )
-    if standing in {s.value for s in Standing}:
+    if standing in set(Standing):
         statement = statement.where(Member.standing == standing)
     page = db.paginate(statement, per_page=PAGE_SIZE, error_out=False)
     return render_template(
@@ -50,20 +52,18 @@ def _load(member_id: int) -> Member:
 @admin_required
 def edit(member_id: int):
     member = _load(member_id)
-    form = MemberForm(
-        data={"roles": sorted(member.roles), "standing": member.standing}
-        if request.method == "GET"
-        else None
-    )
+    initial = {"roles": sorted(member.roles), "standing": member.standing}
+    form = MemberForm(data=initial if request.method == "GET" else None)
     if form.validate_on_submit():
         roles = {Role(value) for value in form.roles.data}
-        if member.id == current_user.id and Role.ADMIN not in roles:
-            form.roles.errors.append(
-                gettext("You cannot remove your own admin role; ask another admin.")
+        try:
+            changed = services.update_member(
+                member, roles, Standing(form.standing.data), current_user
             )
+        except services.MemberError as error:
+            db.session.rollback()
+            form.roles.errors.append(str(error))
         else:
-            changed = services.change_roles(member, roles, current_user)
-            changed |= services.change_standing(member, Standing(form.standing.data), current_user)
             db.session.commit()
             flash(
                 gettext("Saved.") if changed else gettext("Nothing changed."),
@@ -75,31 +75,33 @@ def edit(member_id: int):
         .where(MemberChange.member_id == member.id)
         .order_by(MemberChange.changed_at.desc(), MemberChange.id.desc())
     ).all()
-    return render_template(
+    page = render_template(
         "members/edit.html", member=member, form=form, changes=changes, action_form=ActionForm()
     )
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @admin_required
 def new():
-    form = NewMemberForm(data={"standing": Standing.ACTIVE.value} if request.method == "GET" else None)
+    form = NewMemberForm(data={"standing": Standing.ACTIVE} if request.method == "GET" else None)
     if form.validate_on_submit():
-        email = services.normalize_email(form.email.data)
-        if services.find_member_by_email(email):
-            form.email.errors.append(gettext("A member with this email already exists."))
+        try:
+            member = services.add_member(
+                form.name.data,
+                form.email.data,
+                {Role(value) for value in form.roles.data},
+                Standing(form.standing.data),
+                current_user,
+                invite=form.send_invitation.data,
+            )
+        except services.MemberError as error:
+            form.email.errors.append(str(error))
         else:
-            member = Member(name=form.name.data.strip(), email=email, standing=form.standing.data)
-            member.role_rows = [MemberRole(role=role) for role in sorted(form.roles.data)]
-            db.session.add(member)
-            db.session.flush()
-            services.record_creation(member, current_user)
-            if form.send_invitation.data:
-                services.invite_member(member)
             db.session.commit()
             flash(gettext("%(name)s was added.", name=member.name), "success")
             return redirect(url_for(".edit", member_id=member.id))
-    return render_template("members/new.html", form=form)
+    return render_template("members/new.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/<int:member_id>/invite", methods=["POST"])
@@ -133,43 +135,57 @@ def invite_all():
 @bp.route("/import", methods=["GET", "POST"])
 @admin_required
 def import_roll_page():
+    """Upload, see the check of every row, then confirm: nothing changes before that."""
     upload = RollUploadForm()
-    confirm = RollConfirmForm()
-    if upload.submit.data and upload.validate_on_submit():
-        data = upload.file.data.read()
-        return _check_roll(upload, data)
-    if confirm.submit.data and confirm.validate_on_submit():
-        data = confirm.csv_text.data.encode()
-        report = import_roll(data, actor=current_user)
-        if not report.ok:
-            db.session.rollback()
-            return render_template("members/import.html", upload=upload, report=report)
-        if confirm.send_invitations.data:
-            for member in report.new_members:
-                services.invite_member(member)
-        db.session.commit()
-        flash(
-            gettext(
-                "Roll imported: %(added)s added, %(updated)s updated, %(unchanged)s unchanged.",
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-            ),
-            "success",
-        )
-        return redirect(url_for(".index"))
-    return render_template("members/import.html", upload=upload)
+    if "csv_text" in request.form:
+        return _import_checked_roll(upload, RollConfirmForm())
+    if upload.validate_on_submit():
+        return _check_roll(upload)
+    return _import_page(upload)
 
 
-def _check_roll(upload: RollUploadForm, data: bytes):
+def _check_roll(upload: RollUploadForm):
     try:
-        text = decode(data)
-        report = import_roll(data, actor=current_user, dry_run=True)
+        text = decode(upload.file.data.read())
+        report = check_roll(text, actor=current_user)
     except RollFileError as error:
-        upload.file.errors.append(str(error))
-        return render_template("members/import.html", upload=upload), 400
-    confirm = RollConfirmForm(formdata=None, data={"csv_text": text})
-    status = 200 if report.ok else 400
-    return render_template(
-        "members/import.html", upload=upload, report=report, confirm=confirm
-    ), status
+        return _import_page(upload, file_error=str(error))
+    confirm = RollConfirmForm(formdata=None, data={"csv_text": text}) if report.ok else None
+    return _import_page(upload, report, confirm)
+
+
+def _import_checked_roll(upload: RollUploadForm, confirm: RollConfirmForm):
+    if not confirm.validate_on_submit():
+        return _import_page(upload, file_error=" ".join(map(str, confirm.csv_text.errors)))
+    try:
+        report = check_roll(confirm.csv_text.data, actor=current_user)
+    except RollFileError as error:
+        return _import_page(upload, file_error=str(error))
+    if not report.ok:
+        return _import_page(upload, report)
+    apply_roll(report, actor=current_user, invite=confirm.send_invitations.data)
+    db.session.commit()
+    flash(
+        gettext(
+            "Roll imported: %(added)s added, %(updated)s updated, %(unchanged)s unchanged.",
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        ),
+        "success",
+    )
+    return redirect(url_for(".index"))
+
+
+def _import_page(
+    upload: RollUploadForm,
+    report: ImportReport | None = None,
+    confirm: RollConfirmForm | None = None,
+    *,
+    file_error: str | None = None,
+):
+    if file_error:
+        upload.file.errors = [*upload.file.errors, file_error]
+    page = render_template("members/import.html", upload=upload, report=report, confirm=confirm)
+    failed = upload.file.errors or (report is not None and not report.ok)
+    return page, 400 if failed else 200

@@ -99,7 +99,10 @@ def set_password(token: str):
     is_invitation = token_row.purpose == TokenPurpose.INVITATION
     response = current_app.make_response(
         render_template(
-            "auth/set_password.html", form=form, member=token_row.member, is_invitation=is_invitation
+            "auth/set_password.html",
+            form=form,
+            member=token_row.member,
+            is_invitation=is_invitation,
         )
     )
     response.headers["Referrer-Policy"] = "no-referrer"

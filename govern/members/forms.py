@@ -11,11 +11,11 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from govern.members.models import Role, Standing
-from govern.members.services import PASSWORD_MIN_LENGTH
+from govern.members.services import PASSWORD_MIN_LENGTH, name_problem
 
 ROLE_LABELS = {
     Role.RECEIVER: _l("Receiver (Steering Committee member or Internal Grievance Officer)"),
@@ -70,8 +70,18 @@ class MemberForm(FlaskForm):
     submit = SubmitField(_l("Save changes"))
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _valid_name(form: FlaskForm, field: StringField) -> None:
+    problem = name_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
 class NewMemberForm(MemberForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[_valid_name])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     send_invitation = BooleanField(_l("Email an invitation to set a password"), default=True)
     submit = SubmitField(_l("Add member"))
@@ -86,14 +96,20 @@ class RollUploadForm(FlaskForm):
         _l("Member roll (CSV file)"),
         validators=[FileRequired(_l("Choose a CSV file."))],
         description=_l(
-            "UTF-8 CSV with the columns name, email, roles, standing. Roles: member, "
-            "receiver, chair, admin, separated by semicolons. Standing: active, suspended, lapsed."
+            "UTF-8 CSV whose first line names the columns name, email, roles, standing. "
+            "Roles: member, receiver, chair, admin, separated by semicolons. Standing: active, "
+            "suspended, lapsed. Leave out the roles or standing column, or leave a standing "
+            "empty, to keep what members have now; new members are active."
         ),
     )
     submit = SubmitField(_l("Check the file"))
 
 
 class RollConfirmForm(FlaskForm):
-    csv_text = HiddenField(validators=[DataRequired()])
+    """Posts the checked file back as text; it is checked again before anything changes."""
+
+    csv_text = HiddenField(
+        validators=[DataRequired(_l("The checked file was not sent back; check it again."))]
+    )
     send_invitations = BooleanField(_l("Email an invitation to each new member"), default=True)
-    submit = SubmitField(_l("Import the roll"))
+    confirm = SubmitField(_l("Import the roll"))

@@ -101,7 +101,9 @@ def test_admin_imports_two_versions_and_reads_the_redline(page, admin_account, t
 
     page.goto("/documents/house-rules")
     expect(page.get_by_text("Last updated on February 1, 2025")).to_be_visible()
-    expect(page.get_by_role("navigation", name="Contents").get_by_role("link", name="Dues")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Contents").get_by_role("link", name="Dues")
+    ).to_be_visible()
     expect(page.get_by_text('Text with <script>alert("x")</script> stays text.')).to_be_visible()
     expect(page.get_by_role("heading", name="Document history")).to_be_visible()
     check_accessibility(page)

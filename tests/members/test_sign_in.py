@@ -23,6 +23,8 @@ def test_wrong_password_is_refused_without_saying_which_part(client, make_member
 
 def test_sign_in_ignores_email_case(client, make_member):
     member: Member = make_member(email="mina@example.org")
-    response = client.post("/auth/sign-in", data={"email": " MINA@Example.org ", "password": PASSWORD})
+    response = client.post(
+        "/auth/sign-in", data={"email": " MINA@Example.org ", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert member.name in client.get("/").get_data(as_text=True)
