@@ -121,6 +121,11 @@ def _continues(previous: str, token: str) -> bool:
     return unicodedata.category(previous[-1]).startswith("M") and bool(_IN_WORDS.match(token))
 
 
+def _key(text: str) -> str:
+    """What is compared: re-wrapping a paragraph (a line break for a space) is no change."""
+    return " ".join(text.split())
+
+
 def count_words(text: str) -> int:
     return len(_COUNTED_WORD.findall(text))
 
@@ -128,12 +133,16 @@ def count_words(text: str) -> int:
 def diff_texts(old: str, new: str) -> DocumentDiff:
     old_paragraphs, new_paragraphs = split_paragraphs(old), split_paragraphs(new)
     budget = _Budget(MATCHING_PAIRS_BUDGET)
-    opcodes = _opcodes(old_paragraphs, new_paragraphs, budget)
-    moves = _Moves(old_paragraphs, new_paragraphs, opcodes)
+    old_keys, new_keys = [_key(p) for p in old_paragraphs], [_key(p) for p in new_paragraphs]
+    opcodes = _opcodes(old_keys, new_keys, budget)
+    moves = _Moves(old_keys, new_keys, opcodes)
     blocks: list[Block] = []
     for tag, i1, i2, j1, j2 in opcodes:
         if tag == "equal":
-            blocks.extend(Block(EQUAL, p, p, (Segment(EQUAL, p),)) for p in old_paragraphs[i1:i2])
+            blocks.extend(
+                Block(EQUAL, o, n, (Segment(EQUAL, n),))
+                for o, n in zip(old_paragraphs[i1:i2], new_paragraphs[j1:j2], strict=True)
+            )
         else:
             olds, news = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
             blocks.extend(_replace(olds, news, moves, budget))
@@ -212,8 +221,8 @@ def _take(counter: Counter[str], paragraph: str) -> bool:
 
 
 def _replace(old: list[str], new: list[str], moves: _Moves, budget: _Budget) -> list[Block]:
-    old_moved = [moves.take_old(p) for p in old]
-    new_moved = [moves.take_new(p) for p in new]
+    old_moved = [moves.take_old(_key(p)) for p in old]
+    new_moved = [moves.take_new(_key(p)) for p in new]
     pairs = _pair(old, new, old_moved, new_moved, budget)
     blocks: list[Block] = []
     i = j = 0
@@ -277,10 +286,13 @@ def _similarity(a: list[str], b: list[str], budget: _Budget) -> float:
 
 def _diff_words(old: str, new: str, budget: _Budget) -> tuple[Segment, ...]:
     a, b = tokenize(old), tokenize(new)
+    # Any run of whitespace matches any other: a line break moved by re-wrapping is no change.
+    a_keys = [" " if token.isspace() else token for token in a]
+    b_keys = [" " if token.isspace() else token for token in b]
     segments: list[Segment] = []
-    for tag, i1, i2, j1, j2 in _readable(_opcodes(a, b, budget), a, b):
+    for tag, i1, i2, j1, j2 in _readable(_opcodes(a_keys, b_keys, budget), a, b):
         if tag == EQUAL:
-            segments.append(Segment(EQUAL, "".join(a[i1:i2])))
+            segments.append(Segment(EQUAL, "".join(b[j1:j2])))
             continue
         if i1 < i2:
             segments.append(Segment(DELETE, "".join(a[i1:i2])))

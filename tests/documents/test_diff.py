@@ -277,3 +277,21 @@ def test_pathological_input_finishes_and_still_rebuilds_the_text():
     diff = diff_texts(old, new)
     assert [rebuilt(b, "old") for b in diff.blocks if b.old] == [old.rstrip()]
     assert [rebuilt(b, "new") for b in diff.blocks if b.new] == [new.rstrip()]
+
+
+def test_rewrapping_a_paragraph_is_no_change():
+    old = "# Rules\n\nMembers speak in turn\nand listen to one another.\n"
+    new = "# Rules\n\nMembers speak in\nturn and listen to one another.\n"
+    diff = diff_texts(old, new)
+    assert diff.is_unchanged
+    assert diff.paragraphs_changed == 0
+
+
+def test_rewrapped_paragraph_with_an_edit_marks_only_the_edit():
+    old = "Harassment and threats are not tolerated, in\nmeetings or at actions."
+    new = "Harassment, threats and discrimination are not\ntolerated, in meetings or at actions."
+    (block,) = diff_texts(old, new).blocks
+    marked = [(s.kind, s.text.strip()) for s in block.segments if s.kind != EQUAL]
+    assert any(kind == INSERT and "discrimination" in text for kind, text in marked)
+    assert not any("meetings" in text or "tolerated" in text for _, text in marked)
+    assert rebuilt(block, "new") == new
