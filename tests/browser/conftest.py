@@ -6,11 +6,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from govern import create_app
 from govern.extensions import db
-from tests.conftest import BASE_CONFIG, IN_CI
+from govern.members.models import Member, MemberRole
+from tests.conftest import BASE_CONFIG, IN_CI, PASSWORD, PASSWORD_HASH
 
 CHROMIUM = Path(os.environ.get("GOVERN_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -94,3 +96,21 @@ def check_accessibility(page) -> None:
         },
     )
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+@pytest.fixture
+def admin_account(live_app):
+    with live_app.app_context():
+        member = Member(name="Ada Admin", email="admin@example.org", password_hash=PASSWORD_HASH)
+        member.role_rows = [MemberRole(role="admin")]
+        db.session.add(member)
+        db.session.commit()
+    return "admin@example.org"
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/auth/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as Ada Admin")).to_be_visible()

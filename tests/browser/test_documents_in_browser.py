@@ -3,10 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from govern.extensions import db
-from govern.members.models import Member, MemberRole
-from tests.browser.conftest import check_accessibility
-from tests.conftest import PASSWORD, PASSWORD_HASH
+from tests.browser.conftest import check_accessibility, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,24 +36,6 @@ Text with <script>alert("x")</script> stays text.
 
 회원은 투표할 수 있다.
 """
-
-
-@pytest.fixture
-def admin_account(live_app):
-    with live_app.app_context():
-        member = Member(name="Ada Admin", email="admin@example.org", password_hash=PASSWORD_HASH)
-        member.role_rows = [MemberRole(role="admin")]
-        db.session.add(member)
-        db.session.commit()
-    return "admin@example.org"
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/auth/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as Ada Admin")).to_be_visible()
 
 
 def import_version(page, tmp_path, name: str, text: str, document: str, date: str) -> None:

@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from govern.extensions import db
 from govern.members.models import Member
-from tests.browser.conftest import check_accessibility
-from tests.browser.test_documents_in_browser import admin_account, sign_in  # noqa: F401
+from tests.browser.conftest import check_accessibility, sign_in
 
 pytestmark = pytest.mark.browser
 
