@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from govern.extensions import db
@@ -209,11 +209,20 @@ def worker(once: bool, interval: float) -> None:
 
 
 @click.command("demo")
-def demo() -> None:
+@click.option("--force", is_flag=True, help="Load it even outside development.")
+def demo(force: bool) -> None:
     """Load a demo organization: members and a code of conduct with its history."""
     from govern.demo import load_demo
 
-    for line in load_demo():
+    # The demo accounts have published passwords: never on a real roll by accident.
+    if not current_app.config["IS_DEVELOPMENT"] and not force:
+        raise click.ClickException(
+            "The demo adds accounts with published passwords, so it runs only with "
+            "GOVERN_ENV=development (or --force, on a database you can throw away)."
+        )
+    lines = load_demo()
+    db.session.commit()
+    for line in lines:
         click.echo(line)
 
 

@@ -12,9 +12,9 @@ from flask_babel import (
     to_user_timezone,
 )
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from govern.extensions import login_manager
+from govern.extensions import db, login_manager
 
 bp = Blueprint("main", __name__)
 
@@ -46,6 +46,10 @@ ERROR_MESSAGES = {
     404: lazy_gettext("There is no such page."),
     405: lazy_gettext("This page cannot be used that way."),
     429: lazy_gettext("Too many attempts. Please wait a minute and try again."),
+    500: lazy_gettext(
+        "Something went wrong on our side, and nothing was changed. Please try again; "
+        "if it keeps happening, tell an administrator."
+    ),
 }
 
 
@@ -94,3 +98,8 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, _error_page)
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(error: InternalServerError):
+        db.session.rollback()
+        return _error_page(error)

@@ -48,3 +48,15 @@ def test_demo_run_twice_changes_nothing(app):
     result = run_demo(app)
     assert row_counts() == first
     assert "Demo organization ready." in result.output
+
+
+def test_demo_refuses_to_run_outside_development_unless_forced(app):
+    app.config["IS_DEVELOPMENT"] = False
+    before = row_counts()
+    refused = app.test_cli_runner().invoke(args=["demo"])
+    assert refused.exit_code != 0
+    assert "GOVERN_ENV=development" in refused.output
+    assert row_counts() == before
+    forced = app.test_cli_runner().invoke(args=["demo", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert row_counts()["Document"] == 1

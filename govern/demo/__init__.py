@@ -1,6 +1,5 @@
 """The demo organization: a few members and a code of conduct with three versions."""
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -40,8 +39,11 @@ def demo_password(email: str) -> str:
     return "demo-" + email.split("@")[0]
 
 
-def load_demo() -> Iterator[str]:
-    """Create what is missing; running it again changes nothing."""
+def load_demo() -> list[str]:
+    """Create what is missing (the caller commits); running it again changes nothing.
+
+    Returns the lines telling how to sign in.
+    """
     for name, email, roles, standing in MEMBERS:
         if members.find_member_by_email(email):
             continue
@@ -70,11 +72,14 @@ def load_demo() -> Iterator[str]:
             slug="code-of-conduct",
             format=TextFormat.MARKDOWN,
         )
-    db.session.commit()
-    yield "Demo organization ready. Sign in at http://127.0.0.1:5000/auth/sign-in with:"
+    db.session.flush()
+    lines = ["Demo organization ready. Sign in at http://127.0.0.1:5000/auth/sign-in with:"]
     for name, email, roles, _standing in MEMBERS:
         role = ", ".join(sorted(roles)) or "member"
-        yield f"  {email:<24} password {demo_password(email):<16} ({name}, {role})"
-    yield f"Members in the roll: {db.session.scalar(select(db.func.count(Member.id)))}"
-    yield "The demo Code of Conduct, with its three versions and their history:"
-    yield "  http://127.0.0.1:5000/documents/code-of-conduct"
+        lines.append(f"  {email:<24} password {demo_password(email):<16} ({name}, {role})")
+    lines += [
+        f"Members in the roll: {db.session.scalar(select(db.func.count(Member.id)))}",
+        "The demo Code of Conduct, with its three versions and their history:",
+        "  http://127.0.0.1:5000/documents/code-of-conduct",
+    ]
+    return lines
