@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
@@ -17,7 +18,8 @@ DEFAULTS: dict[str, object] = {
     "ORGANIZATION_NAME": "Our Organization",
     "ORGANIZATION_TIMEZONE": "UTC",
     "ORGANIZATION_LOCALE": "en",
-    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Required outside development: links in mail are built from it.
+    "PUBLIC_URL": "",
     "DOCUMENTS_PUBLIC": True,
     "MAX_DOCUMENT_BYTES": 1_000_000,
     "MAX_CONTENT_LENGTH": 8_000_000,
@@ -37,6 +39,11 @@ DEFAULTS: dict[str, object] = {
     "PASSWORD_RESET_TTL_HOURS": 2,
     "SIGN_IN_RATE_LIMIT": "10 per minute;50 per hour",
     "TOKEN_RATE_LIMIT": "20 per minute",
+    # Per submitted address, from any number of clients: one member's password or mailbox.
+    "SIGN_IN_ADDRESS_RATE_LIMIT": "10 per minute;50 per hour",
+    "FORGOT_PASSWORD_ADDRESS_RATE_LIMIT": "5 per hour",
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
+    "PROXY_FIX_X_FOR": 0,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -53,10 +60,15 @@ ENVIRONMENT_SETTINGS = [name for name in DEFAULTS if name.isupper() and "ENGINE"
     "DATABASE_URL",
     "MAIL_DIRECTORY",
 ]
+# Whole numbers that may also be left unset ("" in the environment means None).
+OPTIONAL_WHOLE_NUMBERS = {"WTF_CSRF_TIME_LIMIT"}
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _convert(name: str, raw: str) -> object:
     default = DEFAULTS.get(name)
+    if name in OPTIONAL_WHOLE_NUMBERS:
+        return _whole_number(name, raw) if raw.strip() else None
     if isinstance(default, bool):
         if raw.strip().lower() in {"1", "true", "yes", "on"}:
             return True
@@ -64,11 +76,15 @@ def _convert(name: str, raw: str) -> object:
             return False
         raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
     if isinstance(default, int):
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+        return _whole_number(name, raw)
     return raw
+
+
+def _whole_number(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def database_uri(url: str) -> str:
@@ -106,6 +122,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
             )
         app.config["SECRET_KEY"] = _development_secret_key(instance)
 
+    _check_public_url(app, is_development)
+    if app.config["PROXY_FIX_X_FOR"] < 0:
+        raise ConfigurationError("PROXY_FIX_X_FOR must be 0 (no proxy) or the number of proxies")
+
     if not is_development:
         # Production is served over HTTPS; cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -120,6 +140,24 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         ) from None
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["ORGANIZATION_TIMEZONE"]
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["ORGANIZATION_LOCALE"]
+
+
+def _check_public_url(app: Flask, is_development: bool) -> None:
+    if not app.config["PUBLIC_URL"]:
+        if not is_development:
+            raise ConfigurationError(
+                "PUBLIC_URL is not set. Set the PUBLIC_URL environment variable (or put "
+                "PUBLIC_URL = '...' in instance/config.py) to the address members open, e.g. "
+                "https://members.example.org: the links in invitation and password mails "
+                "are built from it. For local development, set GOVERN_ENV=development instead."
+            )
+        app.config["PUBLIC_URL"] = DEVELOPMENT_PUBLIC_URL
+    public = urlsplit(app.config["PUBLIC_URL"])
+    if public.scheme not in {"http", "https"} or not public.netloc:
+        raise ConfigurationError(
+            f"PUBLIC_URL {app.config['PUBLIC_URL']!r} is not an address such as "
+            "https://members.example.org"
+        )
 
 
 def _development_secret_key(instance: Path) -> str:

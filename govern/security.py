@@ -3,6 +3,7 @@
 import secrets
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from govern.extensions import db, login_manager
 
@@ -37,6 +38,11 @@ def _set_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     from govern.members.models import Member
 
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        # Trust only as many X-Forwarded-* entries as there are proxies of our own:
+        # the client's address is then the real one, for rate limits above all.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.after_request(_set_headers)
     if not app.config["IS_DEVELOPMENT"]:
 

@@ -10,10 +10,21 @@ from govern.config import ConfigurationError, database_uri
 from govern.extensions import db
 from tests.conftest import PASSWORD
 
+PUBLIC_URL = "https://members.example.org"
+
 
 @pytest.fixture
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("SECRET_KEY", "GOVERN_ENV", "DATABASE_URL", "ORGANIZATION_NAME", "FLASK_DEBUG"):
+    for name in (
+        "SECRET_KEY",
+        "GOVERN_ENV",
+        "DATABASE_URL",
+        "ORGANIZATION_NAME",
+        "FLASK_DEBUG",
+        "PUBLIC_URL",
+        "WTF_CSRF_TIME_LIMIT",
+        "PROXY_FIX_X_FOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GOVERN_INSTANCE_PATH", str(tmp_path / "instance"))
     return tmp_path / "instance"
@@ -22,6 +33,21 @@ def clean_environment(monkeypatch, tmp_path):
 def test_missing_secret_key_outside_development_is_a_clear_start_up_error(clean_environment):
     with pytest.raises(ConfigurationError, match="SECRET_KEY is not set"):
         create_app()
+
+
+def test_missing_public_url_outside_development_is_a_clear_start_up_error(
+    clean_environment, monkeypatch
+):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    with pytest.raises(ConfigurationError, match="PUBLIC_URL is not set"):
+        create_app()
+
+
+def test_development_links_default_to_the_local_server(clean_environment, monkeypatch):
+    monkeypatch.setenv("GOVERN_ENV", "development")
+    assert create_app().config["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC_URL)
+    assert create_app().config["PUBLIC_URL"] == PUBLIC_URL
 
 
 def test_development_keeps_its_generated_secret_key_across_restarts(clean_environment, monkeypatch):
@@ -36,6 +62,7 @@ def test_settings_come_from_defaults_then_instance_file_then_environment(
     clean_environment, monkeypatch
 ):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC_URL)
     assert create_app().config["ORGANIZATION_NAME"] == "Our Organization"
     clean_environment.mkdir(exist_ok=True)
     (clean_environment / "config.py").write_text(
@@ -49,6 +76,26 @@ def test_settings_come_from_defaults_then_instance_file_then_environment(
     assert config["ORGANIZATION_NAME"] == "From the environment"
     assert config["MAIL_PORT"] == 587
     assert config["DOCUMENTS_PUBLIC"] is False
+    assert config["PUBLIC_URL"] == PUBLIC_URL
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("WTF_CSRF_TIME_LIMIT", None, None),
+        ("WTF_CSRF_TIME_LIMIT", "", None),
+        ("WTF_CSRF_TIME_LIMIT", "3600", 3600),
+        ("PROXY_FIX_X_FOR", None, 0),
+        ("PROXY_FIX_X_FOR", "2", 2),
+    ],
+)
+def test_whole_number_settings_from_the_environment_are_numbers(
+    clean_environment, monkeypatch, name, value, expected
+):
+    monkeypatch.setenv("GOVERN_ENV", "development")
+    if value is not None:
+        monkeypatch.setenv(name, value)
+    assert create_app().config[name] == expected
 
 
 @pytest.mark.parametrize(
@@ -57,12 +104,17 @@ def test_settings_come_from_defaults_then_instance_file_then_environment(
         ("ORGANIZATION_TIMEZONE", "Mars/Olympus", "is not a time zone"),
         ("MAIL_PORT", "twenty-five", "must be a whole number"),
         ("DOCUMENTS_PUBLIC", "perhaps", "must be true or false"),
+        ("WTF_CSRF_TIME_LIMIT", "an hour", "WTF_CSRF_TIME_LIMIT must be a whole number"),
+        ("PROXY_FIX_X_FOR", "-1", "PROXY_FIX_X_FOR must be 0"),
+        ("PUBLIC_URL", "members.example.org", "is not an address such as"),
+        ("PUBLIC_URL", "ftp://members.example.org", "is not an address such as"),
     ],
 )
 def test_a_wrong_setting_is_named_in_the_error(
     clean_environment, monkeypatch, name, value, message
 ):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC_URL)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=message):
         create_app()
@@ -83,6 +135,7 @@ def test_database_url_uses_psycopg_3_for_postgresql(url, expected):
 
 def test_production_cookies_are_secure_and_http_only(clean_environment, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC_URL)
     config = create_app().config
     assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -133,3 +186,19 @@ def test_times_are_stored_as_aware_utc(app, make_member):
     member = make_member()
     db.session.expire_all()
     assert member.created_at.utcoffset().total_seconds() == 0
+
+
+def test_an_unexpected_error_gets_a_clear_page_and_changes_nothing(app, client):
+    from govern.members.models import Member
+
+    def failing_view():
+        db.session.add(Member(name="Half Done", email="half@example.org"))
+        db.session.flush()
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/failing", view_func=failing_view)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/failing")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 0

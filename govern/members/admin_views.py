@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 
 from govern.extensions import db
 from govern.members import services
@@ -14,7 +13,7 @@ from govern.members.forms import (
     RollConfirmForm,
     RollUploadForm,
 )
-from govern.members.models import Member, MemberChange, Role, Standing
+from govern.members.models import Member, Role, Standing, TokenPurpose
 from govern.members.permissions import admin_required
 from govern.members.roll import ImportReport, RollFileError, apply_roll, check_roll, decode
 
@@ -28,16 +27,7 @@ PAGE_SIZE = 50
 def index():
     query = request.args.get("q", "").strip()[:200]
     standing = request.args.get("standing", "")
-    statement = select(Member).order_by(func.lower(Member.name), Member.id)
-    if query:
-        statement = statement.where(
-            or_(
-                func.lower(Member.name).contains(query.lower(), autoescape=True),
-                Member.email.contains(query.lower(), autoescape=True),
-            )
-        )
-    if standing in set(Standing):
-        statement = statement.where(Member.standing == standing)
+    statement = services.search_members(query, standing)
     page = db.paginate(statement, per_page=PAGE_SIZE, error_out=False)
     return render_template(
         "members/index.html", page=page, query=query, standing=standing, action_form=ActionForm()
@@ -70,13 +60,12 @@ def edit(member_id: int):
                 "success" if changed else "info",
             )
             return redirect(url_for(".edit", member_id=member.id))
-    changes = db.session.scalars(
-        select(MemberChange)
-        .where(MemberChange.member_id == member.id)
-        .order_by(MemberChange.changed_at.desc(), MemberChange.id.desc())
-    ).all()
     page = render_template(
-        "members/edit.html", member=member, form=form, changes=changes, action_form=ActionForm()
+        "members/edit.html",
+        member=member,
+        form=form,
+        changes=services.changes_of(member),
+        action_form=ActionForm(),
     )
     return page, 400 if form.errors else 200
 
@@ -109,9 +98,15 @@ def new():
 def invite(member_id: int):
     member = _load(member_id)
     if ActionForm().validate_on_submit():
-        services.invite_member(member)
+        purpose = services.email_password_link(member)
         db.session.commit()
-        flash(gettext("An invitation was queued for %(email)s.", email=member.email), "success")
+        if purpose == TokenPurpose.INVITATION:
+            message = gettext("An invitation was queued for %(email)s.", email=member.email)
+        else:
+            message = gettext(
+                "A link to set a new password was queued for %(email)s.", email=member.email
+            )
+        flash(message, "success")
     return redirect(url_for(".edit", member_id=member.id))
 
 
@@ -119,13 +114,15 @@ def invite(member_id: int):
 @admin_required
 def invite_all():
     if ActionForm().validate_on_submit():
-        members = db.session.scalars(select(Member).where(Member.password_hash.is_(None))).all()
+        members = services.members_to_invite()
         for member in members:
             services.invite_member(member)
         db.session.commit()
         flash(
             ngettext(
-                "%(num)s invitation was queued.", "%(num)s invitations were queued.", len(members)
+                "%(num)s invitation was queued for active members without a password.",
+                "%(num)s invitations were queued for active members without a password.",
+                len(members),
             ),
             "success",
         )

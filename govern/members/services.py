@@ -5,9 +5,9 @@ from datetime import timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import current_app
-from flask_babel import gettext
-from sqlalchemy import insert, select, text, update
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext
+from sqlalchemy import Select, func, insert, or_, select, text, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from govern import clock
@@ -90,7 +90,7 @@ def _link(token: str) -> str:
     urls = current_app.url_map.bind(
         public.netloc, script_name=public.path or "/", url_scheme=public.scheme
     )
-    return urls.build("auth.set_password", {"token": token}, force_external=True)
+    return urls.build("auth.open_password_link", {"token": token}, force_external=True)
 
 
 def invite_member(member: Member) -> None:
@@ -105,11 +105,7 @@ def invite_member(member: Member) -> None:
     )
 
 
-def request_password_reset(email: str) -> None:
-    """Send a reset link when the address is a member's; say nothing either way."""
-    member = find_member_by_email(email)
-    if member is None:
-        return
+def send_password_reset(member: Member) -> None:
     token = issue_token(member, TokenPurpose.PASSWORD_RESET)
     queue_mail(
         member.email,
@@ -121,12 +117,55 @@ def request_password_reset(email: str) -> None:
     )
 
 
+def email_password_link(member: Member) -> TokenPurpose:
+    """Invite a member who has no password yet; send the others a password reset."""
+    if member.has_password:
+        send_password_reset(member)
+        return TokenPurpose.PASSWORD_RESET
+    invite_member(member)
+    return TokenPurpose.INVITATION
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link when the address is a member's; say nothing either way."""
+    member = find_member_by_email(email)
+    if member is None:
+        _render_reset_for_nobody(email)
+        return
+    send_password_reset(member)
+
+
+def _render_reset_for_nobody(email: str) -> None:
+    # The work of a real reset, thrown away: the response time must not tell members apart.
+    token = new_token()
+    hash_token(token)
+    with force_locale(current_app.config["ORGANIZATION_LOCALE"]):
+        gettext("Set a new password for %(organization)s", organization=_organization())
+        render_template(
+            "mail/password_reset.txt",
+            member=Member(name=email, email=email),
+            link=_link(token),
+            expires_hours=current_app.config["PASSWORD_RESET_TTL_HOURS"],
+            organization_name=_organization(),
+            public_url=current_app.config["PUBLIC_URL"].rstrip("/"),
+        )
+
+
 def _organization() -> str:
     return current_app.config["ORGANIZATION_NAME"]
 
 
 def find_usable_token(token: str) -> AuthToken | None:
     row = db.session.scalar(select(AuthToken).filter_by(token_hash=hash_token(token)))
+    if row is None or not row.is_usable(clock.now()):
+        return None
+    return row
+
+
+def find_usable_token_by_id(token_id: object) -> AuthToken | None:
+    if not isinstance(token_id, int):
+        return None
+    row = db.session.get(AuthToken, token_id)
     if row is None or not row.is_usable(clock.now()):
         return None
     return row
@@ -153,6 +192,43 @@ def set_password(token_row: AuthToken, password: str) -> Member:
     member.login_id = new_login_id()
     db.session.flush()
     return member
+
+
+def search_members(query: str = "", standing: str = "") -> Select:
+    """Members whose name or email contains `query`, in `standing` when it is one; by name."""
+    statement = select(Member).order_by(func.lower(Member.name), Member.id)
+    if query:
+        statement = statement.where(
+            or_(
+                func.lower(Member.name).contains(query.lower(), autoescape=True),
+                Member.email.contains(query.lower(), autoescape=True),
+            )
+        )
+    if standing in set(Standing):
+        statement = statement.where(Member.standing == standing)
+    return statement
+
+
+def members_to_invite() -> list[Member]:
+    """Active members who have no password yet: suspended and lapsed ones are left alone."""
+    return list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.password_hash.is_(None), Member.standing == Standing.ACTIVE)
+            .order_by(Member.id)
+        )
+    )
+
+
+def changes_of(member: Member) -> list[MemberChange]:
+    """The member's change log, newest first."""
+    return list(
+        db.session.scalars(
+            select(MemberChange)
+            .where(MemberChange.member_id == member.id)
+            .order_by(MemberChange.changed_at.desc(), MemberChange.id.desc())
+        )
+    )
 
 
 class MemberError(ValueError):

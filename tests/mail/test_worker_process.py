@@ -33,6 +33,7 @@ def start_worker(app, tmp_path):
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": "worker-test-secret",
             "GOVERN_ENV": "production",
+            "PUBLIC_URL": "https://govern.test",
             "GOVERN_INSTANCE_PATH": str(tmp_path / "worker-instance"),
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp_port),

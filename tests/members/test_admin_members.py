@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
-from govern.members.models import MemberChange, Role
+from govern.members.models import AuthToken, MemberChange, Role, TokenPurpose
 from govern.members.roll import import_roll
+from tests.conftest import PASSWORD
 from tests.members.conftest import member_by_email, roll_counts, roll_csv
 
 ROLES = ["anonymous", "member", "receiver", "chair", "admin"]
@@ -227,12 +228,50 @@ def test_member_list_is_paginated(admin_client, admin):
     assert len(_listed(admin_client, "?page=x")) == 50
 
 
-def test_invitations_are_queued_for_one_member_or_everyone_without_a_password(
+def _queued() -> list[tuple[str, str]]:
+    """(recipient, subject) of every message in the outbox, in order."""
+    messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    return [(message.recipient, message.subject) for message in messages]
+
+
+INVITATION = "You are invited to Test Tenants Union"
+RESET = "Set a new password for Test Tenants Union"
+
+
+@pytest.mark.parametrize(
+    ("password", "subject", "flashed"),
+    [
+        (None, INVITATION, "An invitation was queued for kim@example.org."),
+        (PASSWORD, RESET, "A link to set a new password was queued for kim@example.org."),
+    ],
+    ids=["no password yet: invitation", "has a password: password reset"],
+)
+def test_emailing_a_link_invites_a_new_member_and_resets_a_members_password(
+    admin_client, make_member, password, subject, flashed
+):
+    kim = make_member(email="kim@example.org", password=password)
+    response = admin_client.post(f"/admin/members/{kim.id}/invite", follow_redirects=True)
+    assert flashed in response.get_data(as_text=True)
+    assert _queued() == [("kim@example.org", subject)]
+    purposes = db.session.scalars(select(AuthToken.purpose).filter_by(member_id=kim.id)).all()
+    assert purposes == [
+        TokenPurpose.INVITATION if password is None else TokenPurpose.PASSWORD_RESET
+    ]
+
+
+def test_inviting_everyone_invites_only_active_members_without_a_password(
     admin_client, make_member
 ):
-    kim = make_member(email="kim@example.org", password=None)
+    make_member(email="kim@example.org", password=None)
     make_member(email="lee@example.org", password=None)
-    admin_client.post(f"/admin/members/{kim.id}/invite")
-    admin_client.post("/admin/members/invite-all")
-    recipients = sorted(db.session.scalars(select(OutboxMessage.recipient)))
-    assert recipients == ["kim@example.org", "kim@example.org", "lee@example.org"]
+    make_member(email="has-password@example.org")
+    make_member(email="suspended@example.org", password=None, standing="suspended")
+    make_member(email="lapsed@example.org", password=None, standing="lapsed")
+
+    page = admin_client.get("/admin/members/").get_data(as_text=True)
+    assert "Invite active members who have no password yet" in page
+    response = admin_client.post("/admin/members/invite-all", follow_redirects=True)
+    assert "2 invitations were queued for active members without a password." in (
+        response.get_data(as_text=True)
+    )
+    assert _queued() == [("kim@example.org", INVITATION), ("lee@example.org", INVITATION)]

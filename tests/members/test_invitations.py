@@ -6,6 +6,8 @@ Rate limiting is on here, as in production.
 import base64
 import re
 import string
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import func, select, text
 from govern.extensions import db
 from govern.mail.delivery import deliver_due
 from govern.mail.models import OutboxMessage
+from govern.members import services
 from govern.members.models import AuthToken, Member
 from govern.members.services import authenticate, invite_member
 from govern.security import new_token
@@ -22,6 +25,7 @@ from tests.conftest import PASSWORD
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"http://govern\.test/auth/set-password/(\S+)")
 LINK_INVALID = "This link does not work"
+SET_PASSWORD = "/auth/set-password"
 
 
 @pytest.fixture
@@ -44,8 +48,19 @@ def invite(admin_client, member: Member, smtp_server) -> str:
     return delivered_links(smtp_server, member.email)[-1]
 
 
+def open_link(client, path: str):
+    """Open a mailed link as a browser does, following it to the set-password page."""
+    return client.get(path, follow_redirects=True)
+
+
 def set_password(client, path: str, password: str = NEW_PASSWORD):
-    return client.post(path, data={"password": password, "confirm": password})
+    """Open the mailed link, then fill in the form it leads to."""
+    client.get(path)
+    return submit_password(client, password)
+
+
+def submit_password(client, password: str = NEW_PASSWORD):
+    return client.post(SET_PASSWORD, data={"password": password, "confirm": password})
 
 
 def is_signed_in(client) -> bool:
@@ -66,17 +81,69 @@ def test_invited_member_sets_a_password_and_is_signed_in(app, admin_client, invi
     path = invite(admin_client, invitee, smtp_config)
     member_client = app.test_client()
 
-    form = member_client.get(path)
+    form = open_link(member_client, path)
     assert form.status_code == 200
     page = form.get_data(as_text=True)
     assert "Choose your password" in page and "Welcome, Ines Invitee." in page
-    assert form.headers["Referrer-Policy"] == "no-referrer"  # the token stays in this page
 
-    response = set_password(member_client, path)
+    response = submit_password(member_client)
     assert response.status_code == 302
     assert is_signed_in(member_client)
     assert "Ines Invitee" in member_client.get("/").get_data(as_text=True)
     assert authenticate("ines@example.org", NEW_PASSWORD).id == invitee.id
+
+
+def test_opening_a_link_leads_on_to_an_address_without_the_token(
+    app, admin_client, invitee, smtp_config
+):
+    path = invite(admin_client, invitee, smtp_config)
+    token = path.rsplit("/", 1)[1]
+    member_client = app.test_client()
+
+    opened = member_client.get(path)
+    assert opened.status_code == 302
+    assert opened.location == SET_PASSWORD  # access logs and history keep no usable token
+    form = member_client.get(opened.location)
+    assert form.status_code == 200
+    assert token not in form.get_data(as_text=True)
+    for response in (opened, form):
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_set_password_page_without_an_opened_link_is_refused(app, client, invitee):
+    for response in (client.get(SET_PASSWORD), submit_password(client)):
+        assert response.status_code == 404
+        assert LINK_INVALID in response.get_data(as_text=True)
+    assert reload(invitee).password_hash is None
+
+
+def test_two_simultaneous_uses_of_one_link_set_exactly_one_password(
+    app, admin_client, invitee, smtp_config, monkeypatch
+):
+    path = invite(admin_client, invitee, smtp_config)
+    clients = [app.test_client(), app.test_client()]
+    for member_client in clients:
+        assert member_client.get(path).status_code == 302
+    # Both requests have found the token usable before either spends it.
+    both_checked = threading.Barrier(2, timeout=10)
+    spend = services.set_password
+
+    def set_password_together(token_row, password):
+        both_checked.wait()
+        return spend(token_row, password)
+
+    monkeypatch.setattr(services, "set_password", set_password_together)
+    passwords = ["first new passphrase", "second new passphrase"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(submit_password, clients, passwords))
+
+    assert sorted(response.status_code for response in responses) == [302, 404]
+    assert [authenticate(invitee.email, password) is not None for password in passwords] == [
+        response.status_code == 302 for response in responses
+    ]
+    assert [is_signed_in(member_client) for member_client in clients] == [
+        response.status_code == 302 for response in responses
+    ]
 
 
 def test_invitation_link_works_only_once(app, admin_client, invitee, smtp_config):
@@ -100,10 +167,15 @@ def test_expired_invitation_link_is_refused(app, admin_client, invitee, smtp_con
     hours = app.config["INVITATION_TTL_HOURS"]
 
     clock.advance(hours=hours, seconds=-1)
-    assert app.test_client().get(path).status_code == 200
+    opened_in_time = app.test_client()
+    assert open_link(opened_in_time, path).status_code == 200
     clock.advance(seconds=1)
     member_client = app.test_client()
-    for response in (member_client.get(path), set_password(member_client, path)):
+    for response in (
+        member_client.get(path),
+        set_password(member_client, path),
+        submit_password(opened_in_time),  # the form is no way around the expiry
+    ):
         assert response.status_code == 404
         assert LINK_INVALID in response.get_data(as_text=True)
     assert reload(invitee).password_hash is None
@@ -185,9 +257,9 @@ def test_password_reset_signs_in_and_signs_out_every_other_session(app, make_mem
     forgot(app.test_client(), member.email)
     [path] = delivered_links(smtp_config, member.email)
     new_session = app.test_client()
-    page = new_session.get(path).get_data(as_text=True)
+    page = open_link(new_session, path).get_data(as_text=True)
     assert "Choose a new password for mina@example.org." in page
-    assert set_password(new_session, path).status_code == 302
+    assert submit_password(new_session).status_code == 302
 
     assert is_signed_in(new_session)
     assert not is_signed_in(old_session)
@@ -265,4 +337,4 @@ def test_member_import_command_can_invite_the_new_members(app, tmp_path, smtp_co
     result = app.test_cli_runner().invoke(args=["members", "import", "--invite", str(roll)])
     assert result.exit_code == 0, result.output
     [path] = delivered_links(smtp_config, "ann@example.org")
-    assert app.test_client().get(path).status_code == 200
+    assert open_link(app.test_client(), path).status_code == 200

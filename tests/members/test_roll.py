@@ -3,7 +3,6 @@
 import html
 import io
 import re
-import time
 import unicodedata
 
 import pytest
@@ -236,12 +235,11 @@ def test_file_with_more_rows_than_the_limit_is_refused(app, admin, monkeypatch):
 
 
 @pytest.mark.slow
-def test_ten_thousand_rows_import_correctly_in_seconds(app, admin, database_url, capsys):
+def test_ten_thousand_rows_import_correctly(app, admin):
+    """Correctness at size; bench/roll_import.py measures the time."""
     data = big_roll(10_000)
-    started = time.perf_counter()
     report = import_roll(data, actor=admin)
     db.session.commit()
-    imported = time.perf_counter() - started
     assert (report.added, report.applied) == (10_000, True)
     counts = roll_counts()
     assert counts["members"] == 10_001 and counts["member_changes"] == 10_000
@@ -249,16 +247,8 @@ def test_ten_thousand_rows_import_correctly_in_seconds(app, admin, database_url,
     lapsed = db.session.scalar(select(func.count()).where(Member.standing == Standing.LAPSED))
     assert lapsed == len(range(0, 10_000, 7))
     assert member_by_email("member09999@example.org").name == "Member 09999"
-    started = time.perf_counter()
     again = import_roll(data, actor=admin)
-    checked = time.perf_counter() - started
-    assert again.unchanged == 10_000
-    with capsys.disabled():
-        print(
-            f"\n10,000 rows on {database_url.split(':')[0]}: "
-            f"import {imported:.2f} s, re-import check {checked:.2f} s"
-        )
-    assert imported < 15 and checked < 15
+    assert (again.unchanged, again.added, again.updated) == (10_000, 0, 0)
 
 
 # The browser flow: upload -> check report -> confirm.

@@ -1,7 +1,5 @@
 """`flask --app govern members import FILE.csv [--dry-run] [--invite]`."""
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
@@ -122,13 +120,9 @@ def test_utf8_file_with_byte_order_mark_imports(app, run_import):
 
 
 @pytest.mark.slow
-def test_ten_thousand_rows_import_from_the_command_line(app, run_import, database_url, capsys):
-    started = time.perf_counter()
+def test_ten_thousand_rows_import_from_the_command_line(app, run_import):
+    """Correctness at size; bench/roll_import.py measures the time."""
     result = run_import(big_roll(10_000))
-    elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert "10000 rows: 10000 added" in result.output
     assert db.session.scalar(select(func.count(MemberChange.id))) == 10_000
-    with capsys.disabled():
-        print(f"\nCLI import of 10,000 rows on {database_url.split(':')[0]}: {elapsed:.2f} s")
-    assert elapsed < 15
