@@ -99,6 +99,12 @@ def _parse_date(value: str) -> datetime:
 )
 @click.option("--summary", "summaries", multiple=True, help="What changed, one per FILE.")
 @click.option(
+    "--ratified",
+    "ratified",
+    multiple=True,
+    help="YYYY-MM-DD the version was ratified; one per FILE, or none.",
+)
+@click.option(
     "--format",
     "text_format",
     type=click.Choice(["markdown", "text"]),
@@ -110,6 +116,7 @@ def import_document(
     slug: str | None,
     dates: tuple[str, ...],
     summaries: tuple[str, ...],
+    ratified: tuple[str, ...],
     text_format: str | None,
 ) -> None:
     """Import FILES as the next versions of a document, oldest first.
@@ -126,7 +133,12 @@ def import_document(
         raise click.UsageError("importing several versions needs one --date per file")
     if len(summaries) > len(files):
         raise click.UsageError(f"more --summary options ({len(summaries)}) than files")
+    if ratified and len(ratified) != len(files):
+        raise click.UsageError(
+            f"give one --ratified per file ({len(files)} files, {len(ratified)} dates)"
+        )
     effective = [_parse_date(value) for value in dates] or [None]
+    ratified_at = [_parse_date(value) for value in ratified]
     document = services.find_document(slug) if slug else None
     if document is None and not title:
         raise click.UsageError(
@@ -140,6 +152,7 @@ def import_document(
             name=path.name,
             effective_at=effective[index] if dates else None,
             summary=summaries[index] if index < len(summaries) else "",
+            ratified_at=ratified_at[index] if ratified else None,
         )
         for index, path in enumerate(files)
     ]

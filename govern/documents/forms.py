@@ -2,11 +2,20 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms import (
+    DateField,
+    Field,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
 from govern.documents.models import TextFormat
+from govern.documents.slugs import is_valid_slug
 
 NEW_DOCUMENT = "__new__"
 FORMAT_FROM_FILENAME = "auto"
@@ -24,10 +33,6 @@ class DocumentImportForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=80),
-            Regexp(
-                r"^[a-z0-9]+(-[a-z0-9]+)*$",
-                message=_l("Use lowercase letters, digits and dashes."),
-            ),
         ],
         description=_l("For example code-of-conduct. Made from the title when left empty."),
     )
@@ -50,10 +55,19 @@ class DocumentImportForm(FlaskForm):
         validators=[Optional()],
         description=_l("For a past version; leave empty for today."),
     )
+    ratified_on = DateField(
+        _l("Ratified on (optional)"),
+        validators=[Optional()],
+        description=_l("The day the members adopted this version, for the history list."),
+    )
     summary = StringField(
         _l("What changed (for the history list)"), validators=[Optional(), Length(max=500)]
     )
     submit = SubmitField(_l("Import"))
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and not is_valid_slug(field.data):
+            raise ValidationError(gettext("Use lowercase letters, digits and dashes."))
 
     def set_documents(self, documents: list) -> None:
         self.document.choices = [(NEW_DOCUMENT, _l("A new document"))] + [

@@ -11,6 +11,10 @@ from govern import clock
 from govern.extensions import db
 from govern.types import UTCDateTime
 
+# The largest number PostgreSQL's INTEGER holds (SQLite's driver overflows past 2**63):
+# a larger one in an address or a form is no version of any document, and never a query.
+MAX_VERSION_NUMBER = 2**31 - 1
+
 
 class TextFormat(StrEnum):
     MARKDOWN = "markdown"

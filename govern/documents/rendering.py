@@ -1,6 +1,7 @@
 """Turning a version's text into safe HTML with heading anchors and a table of contents;
 the generated DOCUMENT HISTORY list."""
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from markdown_it.token import Token
 from markupsafe import Markup, escape
 from sqlalchemy import Row
 
+from govern.documents.caching import SizedCache, size_of_strings
 from govern.documents.models import TextFormat
 
 ALLOWED_TAGS = {
@@ -56,14 +58,20 @@ class _Anchors:
     """Readable, unique ids for headings; Unicode-aware, so Korean headings get them too."""
 
     def __init__(self) -> None:
-        self._seen = dict.fromkeys(RESERVED_IDS, 1)
+        self._used = set(RESERVED_IDS)
+        self._next_number: dict[str, int] = {}
 
     def __call__(self, title: str) -> str:
         slug = re.sub(r"[^\w\- ]", "", title.strip().lower())
         slug = re.sub(r"\s+", "-", slug).strip("-") or "section"
-        count = self._seen.get(slug, 0)
-        self._seen[slug] = count + 1
-        return slug if count == 0 else f"{slug}-{count}"
+        anchor = slug
+        # "Purpose", "Purpose", "Purpose 1": the third must not take the second's purpose-1.
+        while anchor in self._used:
+            number = self._next_number.get(slug, 1)
+            self._next_number[slug] = number + 1
+            anchor = f"{slug}-{number}"
+        self._used.add(anchor)
+        return anchor
 
 
 def _plain_title(inline: Token) -> str:
@@ -148,12 +156,27 @@ def render_plain(text: str) -> RenderedText:
     return RenderedText(Markup("\n").join(parts), tuple(headings))
 
 
-@lru_cache(maxsize=32)
 def render_text(text: str, format: str) -> RenderedText:
     """Versions never change, so the rendering of a text is kept for the next request."""
+    key = (format, hashlib.sha256(text.encode()).digest())
+    return _renderings.get_or_make(key, lambda: _render(text, format))
+
+
+def _render(text: str, format: str) -> RenderedText:
     if format == TextFormat.PLAIN:
         return render_plain(text)
     return render_markdown(text)
+
+
+def _rendering_size(rendered: RenderedText) -> int:
+    strings = [rendered.html, *(h.title for h in rendered.headings)]
+    # Bytes per heading object as measured with tracemalloc.
+    return size_of_strings(strings, overhead=400 * len(rendered.headings))
+
+
+# A rendering takes a little more than its text: ~8 of the largest (1 MB) documents, or
+# hundreds of ordinary ones.
+_renderings: SizedCache[RenderedText] = SizedCache(8_000_000, _rendering_size)
 
 
 @dataclass(frozen=True)
@@ -178,13 +201,21 @@ def history_list(slug: str, history: Sequence[Row], current: object | None = Non
     """
     context = (request.script_root, str(get_locale()), str(get_timezone()))
     current_id = getattr(current, "id", None)
-    return _history_list(slug, tuple(history), current_id, context)
+    history = tuple(history)
+    # The key holds a digest of the rows rather than the rows (their summaries).
+    rows = hashlib.sha256(repr(history).encode()).digest()
+    return _history_lists.get_or_make(
+        (slug, rows, current_id, context), lambda: _history_list(slug, history, current_id)
+    )
 
 
-@lru_cache(maxsize=32)
-def _history_list(slug: str, history: tuple[Row, ...], current_id: int | None, _context) -> Markup:
+def _history_list(slug: str, history: tuple[Row, ...], current_id: int | None) -> Markup:
     entries = _history_entries(slug, history, current_id)
     return get_template_attribute("documents/_history.html", "history_list")(entries)
+
+
+# ~300 bytes a version: the lists of a few dozen pages of a 500-version document.
+_history_lists: SizedCache[Markup] = SizedCache(4_000_000, lambda html: size_of_strings([html]))
 
 
 def _history_entries(

@@ -1,28 +1,36 @@
 """Importing documents and versions, and reading their history."""
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import format_date, gettext
 from flask_login import current_user
 from sqlalchemy import Row, func, select
+from sqlalchemy.exc import IntegrityError
 
 from govern import clock
+from govern.documents.caching import SizedCache, size_of_strings
 from govern.documents.diff import DocumentDiff, diff_texts
-from govern.documents.models import Document, TextFormat, Version, VersionSource
+from govern.documents.models import (
+    MAX_VERSION_NUMBER,
+    Document,
+    TextFormat,
+    Version,
+    VersionSource,
+)
+from govern.documents.slugs import FALLBACK_SLUG, is_valid_slug, slugify
 from govern.extensions import db
 from govern.members.models import Member
-from govern.web import human_size
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 TITLE_MAX = 200
 SUMMARY_MAX = 500
+# Earlier dates are typing mistakes (0001-01-01), and near year 1 a date cannot even be
+# converted to UTC east of Greenwich.
+MIN_YEAR = 1800
 
 
 class DocumentError(ValueError):
@@ -44,6 +52,14 @@ class VersionFile:
     name: str = ""
     effective_at: datetime | None = None
     summary: str = ""
+    ratified_at: datetime | None = None
+
+
+def human_size(size: int) -> str:
+    """A byte count as the admin reads it: 1 MB, 512 KB."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:g} MB"
+    return f"{size / 1000:g} KB"
 
 
 def decode_text(data: bytes) -> str:
@@ -91,12 +107,6 @@ def format_for_filename(filename: str) -> TextFormat:
     return TextFormat.PLAIN if filename.lower().endswith(".txt") else TextFormat.MARKDOWN
 
 
-def slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return slug[:80].strip("-") or "document"
-
-
 def find_document(slug: str) -> Document | None:
     return db.session.scalar(select(Document).filter_by(slug=slug))
 
@@ -119,7 +129,7 @@ def create_document(title: str, slug: str, format: TextFormat) -> Document:
         raise DocumentError(
             gettext("The title is longer than %(max)s characters.", max=TITLE_MAX), "title"
         )
-    if not SLUG_PATTERN.match(slug) or len(slug) > 80:
+    if not is_valid_slug(slug):
         raise DocumentError(
             gettext("Use lowercase letters, digits and dashes for the web address."), "slug"
         )
@@ -134,8 +144,52 @@ def create_document(title: str, slug: str, format: TextFormat) -> Document:
         )
     document = Document(title=title, slug=slug, format=format)
     db.session.add(document)
-    db.session.flush()
+    _flush_or_refuse(
+        gettext(
+            "Another document with the web address “%(slug)s” was created at the same "
+            "moment; reload and try again.",
+            slug=slug,
+        ),
+        "slug",
+    )
     return document
+
+
+def _slug_for_title(title: str) -> str:
+    slug = slugify(title)
+    return _unused_fallback_slug() if slug == FALLBACK_SLUG else slug
+
+
+def _unused_fallback_slug() -> str:
+    """document, document-2, document-3...: titles without letters or digits have nothing
+    better, and should not collide. (Two documents of the same title do: the admin
+    probably meant a new version of the first.)"""
+    taken = set(
+        db.session.scalars(
+            select(Document.slug).where(
+                (Document.slug == FALLBACK_SLUG) | Document.slug.like(f"{FALLBACK_SLUG}-%")
+            )
+        )
+    )
+    number = 1
+    slug = FALLBACK_SLUG
+    while slug in taken:
+        number += 1
+        slug = f"{FALLBACK_SLUG}-{number}"
+    return slug
+
+
+def _flush_or_refuse(message: str, field: str = "file") -> None:
+    """Flush, turning a unique constraint that a concurrent import got to first into
+    DocumentError. The caller rolls back, as for any DocumentError.
+
+    No SAVEPOINT: with pysqlite's default transaction handling, a SAVEPOINT that opens
+    the transaction commits it when released, which would break all-or-nothing imports.
+    """
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise DocumentError(message, field) from None
 
 
 def latest_version(document: Document) -> Version | None:
@@ -184,7 +238,10 @@ def add_version(
         created_by_id=actor.id if actor else None,
     )
     db.session.add(version)
-    db.session.flush()
+    # The number comes from a SELECT: two imports at once both choose it.
+    _flush_or_refuse(
+        gettext("Another version was imported at the same moment; reload and try again.")
+    )
     return version
 
 
@@ -209,7 +266,7 @@ def import_versions(
     if document is None:
         document = create_document(
             title,
-            slug or slugify(title),
+            slug or _slug_for_title(title),
             format or format_for_filename(files[0].name if files else ""),
         )
     versions = []
@@ -221,6 +278,7 @@ def import_versions(
                     text,
                     effective_at=file.effective_at,
                     summary=file.summary,
+                    ratified_at=file.ratified_at,
                     actor=actor,
                 )
             )
@@ -231,18 +289,41 @@ def import_versions(
 
 def _checked(file: VersionFile, name_it: bool) -> str:
     try:
-        if file.effective_at is not None and file.effective_at > clock.now():
-            raise DocumentError(
-                gettext(
-                    "The date %(date)s is in the future; import a version with the date it "
-                    "took effect.",
-                    date=format_date(file.effective_at, "long"),
-                ),
-                "effective_on",
-            )
+        _check_date(
+            file.effective_at,
+            "effective_on",
+            gettext(
+                "The date %(date)s is in the future; import a version with the date it took effect."
+            ),
+        )
+        _check_date(
+            file.ratified_at,
+            "ratified_on",
+            gettext("The date %(date)s is in the future; give the date the version was ratified."),
+        )
         return decode_text(file.data)
     except DocumentError as error:
         raise _about(file, error, name_it) from None
+
+
+def _check_date(moment: datetime | None, field: str, in_the_future: str) -> None:
+    """Refuse a date before MIN_YEAR or after now; `in_the_future` says why, with %(date)s."""
+    if moment is None:
+        return
+    # The day as given, in the organization's zone (from the form or the CLI): near
+    # year 1, converting it to another zone would overflow.
+    day = format_date(moment.date(), "long")
+    if moment.year < MIN_YEAR:
+        raise DocumentError(
+            gettext(
+                "The date %(date)s is too far in the past; give a date from %(year)s on.",
+                date=day,
+                year=MIN_YEAR,
+            ),
+            field,
+        )
+    if moment > clock.now():
+        raise DocumentError(in_the_future % {"date": day}, field)
 
 
 def _about(file: VersionFile, error: DocumentError, name_it: bool) -> DocumentError:
@@ -275,13 +356,27 @@ def versions_newest_first(document: Document) -> list[Row]:
 
 
 def diff_versions(old: Version, new: Version) -> DocumentDiff:
-    return _diff(old.text, new.text)
-
-
-@lru_cache(maxsize=16)
-def _diff(old: str, new: str) -> DocumentDiff:
     # Versions never change, so a comparison just made is kept for the next visitor.
-    return diff_texts(old, new)
+    return _diffs.get_or_make(
+        (old.text_sha256, new.text_sha256), lambda: diff_texts(old.text, new.text)
+    )
+
+
+def _diff_size(diff: DocumentDiff) -> int:
+    strings = {}  # by identity: an unchanged paragraph's segment is its text
+    segments = 0
+    for block in diff.blocks:
+        strings.update((id(text), text) for text in (block.old, block.new) if text is not None)
+        strings.update((id(segment.text), segment.text) for segment in block.segments)
+        segments += len(block.segments)
+    # Bytes per block and segment object as measured with tracemalloc.
+    return size_of_strings(strings.values(), overhead=150 * len(diff.blocks) + 100 * segments)
+
+
+# A diff takes 3-7 times its texts (270 KB for two 40 KB versions far apart) and is the
+# slowest thing to make again (~200 ms for those, seconds for 1 MB texts): dozens of
+# diffs of ordinary documents, a few of the largest.
+_diffs: SizedCache[DocumentDiff] = SizedCache(16_000_000, _diff_size)
 
 
 def version_count(document: Document) -> int:
@@ -298,16 +393,19 @@ def versions_to_compare(
         raise DocumentError(gettext("Choose two versions to compare."))
     versions = []
     for value in (old, new):
-        number = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
-        if number is None:
+        if not (value.isascii() and value.isdigit()):
             raise DocumentError(gettext("“%(value)s” is not a version number.", value=value))
-        version = get_version(document, number)
+        digits = value.lstrip("0") or "0"
+        # No int() of a 5,000-digit value (Python refuses it), no number the database
+        # column cannot hold.
+        in_range = len(digits) <= len(str(MAX_VERSION_NUMBER)) and int(digits) <= MAX_VERSION_NUMBER
+        version = get_version(document, int(digits)) if in_range else None
         if version is None:
             raise DocumentError(
                 gettext(
                     "%(title)s has no version %(number)s; its versions are 1 to %(last)s.",
                     title=document.title,
-                    number=number,
+                    number=digits,
                     last=version_count(document),
                 )
             )

@@ -15,11 +15,10 @@ from flask_login import current_user
 
 from govern.documents import services
 from govern.documents.forms import NEW_DOCUMENT, CompareForm, DocumentImportForm
-from govern.documents.models import Document, Version
+from govern.documents.models import MAX_VERSION_NUMBER, Document, Version
 from govern.documents.rendering import history_list, render_text
 from govern.extensions import db
 from govern.members.permissions import admin_required
-from govern.web import human_size
 
 bp = Blueprint("documents", __name__)
 
@@ -51,7 +50,8 @@ def show(slug: str):
     return _render_version(document, version, version)
 
 
-@bp.route("/documents/<slug>/versions/<int:number>")
+# A bound on the number: a larger one would overflow the database driver (a 500).
+@bp.route(f"/documents/<slug>/versions/<int(max={MAX_VERSION_NUMBER}):number>")
 def version(slug: str, number: int):
     document = _document(slug)
     version = services.get_version(document, number) or abort(404)
@@ -134,18 +134,19 @@ def import_document():
             )
             return redirect(url_for(".versions", slug=version.document.slug))
     status = 400 if form.errors else 200
-    limit = human_size(current_app.config["MAX_DOCUMENT_BYTES"])
+    limit = services.human_size(current_app.config["MAX_DOCUMENT_BYTES"])
     return render_template("documents/import.html", form=form, document_limit=limit), status
 
 
 def _import(form: DocumentImportForm) -> Version:
     upload = form.file.data
-    day = form.effective_on.data
+    effective_on, ratified_on = form.effective_on.data, form.ratified_on.data
     file = services.VersionFile(
         data=upload.read(),
         name=upload.filename or "",
-        effective_at=services.start_of_day(day) if day else None,
+        effective_at=services.start_of_day(effective_on) if effective_on else None,
         summary=form.summary.data or "",
+        ratified_at=services.start_of_day(ratified_on) if ratified_on else None,
     )
     is_new = form.document.data == NEW_DOCUMENT
     (version,) = services.import_versions(

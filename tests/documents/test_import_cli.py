@@ -56,6 +56,33 @@ def test_cli_imports_a_history_of_versions_oldest_first(run, files, row_counts, 
     assert row_counts() == (1, 3)
 
 
+def test_cli_records_when_each_version_was_ratified(run, files, row_counts, clock):
+    paths = files(v1_md=V1, v2_md=V2)
+    result = run(
+        *paths,
+        "--title", "Bylaws",
+        "--date", "2021-05-01", "--date", "2023-05-01",
+        "--ratified", "2021-04-20", "--ratified", "2023-04-15",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    history = services.versions_newest_first(services.find_document("bylaws"))
+    assert [v.ratified_at for v in history] == [
+        datetime(2023, 4, 14, 22, 0, tzinfo=UTC),
+        datetime(2021, 4, 19, 22, 0, tzinfo=UTC),
+    ]
+
+
+def test_cli_needs_one_ratified_date_per_file(run, files, row_counts):
+    paths = files(v1_md=V1, v2_md=V2)
+    result = run(
+        *paths, "--title", "Bylaws", "--date", "2021-05-01", "--date", "2023-05-01",
+        "--ratified", "2021-04-20",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "give one --ratified per file" in result.output
+    assert row_counts() == (0, 0)
+
+
 def test_cli_adds_a_further_version_to_an_existing_document(
     run, files, make_document, row_counts, clock
 ):
@@ -92,6 +119,12 @@ BAD_IMPORTS = [
         "import versions oldest first",
     ),
     ("future date", {"a_md": V1}, ["--date", "2026-03-02"], "is in the future"),
+    (
+        "date before 1800",  # 0001-01-01 in Europe/Berlin is before year 1 in UTC
+        {"a_md": V1},
+        ["--date", "0001-01-01"],
+        "The date January 1, 1 is too far in the past; give a date from 1800 on.",
+    ),
     ("duplicate slug", {"a_md": V2}, [], None),
     ("same text as before", {"a_md": V3}, ["--slug", "existing"], "same as version 1"),
     (

@@ -1,8 +1,10 @@
 """Reading a document in force, its history, old versions."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+from flask import url_for
 
 from govern.documents.models import TextFormat
 from tests.documents.pages import assert_well_formed_page, parse
@@ -108,6 +110,8 @@ def test_versions_page_lists_every_version_and_offers_a_comparison(client, coc):
         "/documents/nothing/compare?old=1&new=2",
         "/documents/code-of-conduct/versions/4",
         "/documents/code-of-conduct/versions/0",
+        "/documents/code-of-conduct/versions/2147483648",
+        "/documents/code-of-conduct/versions/99999999999999999999999",
     ],
 )
 def test_unknown_document_or_version_is_not_found(client, coc, url):
@@ -169,6 +173,49 @@ def test_korean_document_renders(client, make_document, clock):
     assert "<p>회원은 서로를 존중한다.</p>" in html
     assert 'href="#신고"' in html
     assert_well_formed_page(html)
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        (TextFormat.MARKDOWN, "## Purpose\n\nA.\n\n## Purpose\n\nB.\n\n## Purpose 1\n\nC.\n"),
+        (TextFormat.PLAIN, "PURPOSE\nA.\n\nPURPOSE\nB.\n\nPURPOSE 1\nC.\n"),
+    ],
+)
+def test_repeated_headings_get_distinct_ids_that_the_contents_link_to(
+    client, make_document, clock, format, text
+):
+    make_document([text], format=format)
+    html = client.get("/documents/code-of-conduct").get_data(as_text=True)
+    text = html.split('class="document-text"')[1].split('class="document-history"')[0]
+    ids = re.findall(r'<h2 id="([^"]+)">', text)
+    assert ids == ["purpose", "purpose-1", "purpose-1-1"]
+    contents = [href for href, _text in parse(html).links if href.startswith("#")]
+    assert contents[-3:] == [f"#{anchor}" for anchor in ids]  # after the skip link
+    for anchor, paragraph in zip(ids, "ABC", strict=True):
+        assert re.search(rf'<h2 id="{anchor}">[^<]+</h2>\s*<p>{paragraph}\.</p>', html)
+    assert_well_formed_page(html)
+
+
+def test_document_at_a_korean_web_address_is_read_through_its_links(
+    app, client, make_document, clock
+):
+    texts = [
+        "# 행동 강령\n\n회원은 서로를 존중한다.\n",
+        "# 행동 강령\n\n회원은 서로를 늘 존중한다.\n",
+    ]
+    make_document(texts, title="행동 강령", slug="행동-강령", dates=DATES)
+    with app.test_request_context():
+        url = url_for("documents.show", slug="행동-강령")
+    assert url == "/documents/%ED%96%89%EB%8F%99-%EA%B0%95%EB%A0%B9"
+    html = client.get(url).get_data(as_text=True)
+    assert "회원은 서로를 늘 존중한다." in html
+    links = [href for href, _text in parse(html).links if href.startswith("/documents/%ED")]
+    assert len(links) >= 5  # all versions, what changed, each version, changes
+    for link in links:
+        assert client.get(link).status_code == 200, link
+    compare = client.get(url + "/compare?old=1&new=2").get_data(as_text=True)
+    assert "<ins>늘 </ins>" in compare
 
 
 @pytest.fixture
