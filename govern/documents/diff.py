@@ -7,8 +7,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import ClassVar
+
+from govern.documents.matching import MatchingSteps, bounded_opcodes
 
 EQUAL, INSERT, DELETE, CHANGE = "equal", "insert", "delete", "change"
 
@@ -20,10 +21,9 @@ PAIRING_THRESHOLD = 0.4
 MAX_ALIGNMENT_CELLS = 400
 # Hiding a single paragraph behind "show more" saves nothing.
 MIN_FOLD = 2
-# difflib's time grows with the number of (old, new) pairs of equal tokens; past this many
-# for one document, what is left to compare is shown as whole replacements, so that no
-# input (say, a 40,000-token paragraph of "x x x ...") can hold a worker for minutes.
-MATCHING_PAIRS_BUDGET = 1_000_000
+# Matching steps one redline may take (about a second); past it, what is left to compare
+# is shown as whole replacements, so that no crafted input can hold a worker for minutes.
+MATCHING_STEPS_BUDGET = 2_000_000
 
 _CJK = (
     "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3131-\u318e\u31f0-\u31ff"
@@ -132,9 +132,9 @@ def count_words(text: str) -> int:
 
 def diff_texts(old: str, new: str) -> DocumentDiff:
     old_paragraphs, new_paragraphs = split_paragraphs(old), split_paragraphs(new)
-    budget = _Budget(MATCHING_PAIRS_BUDGET)
+    steps = MatchingSteps(MATCHING_STEPS_BUDGET)
     old_keys, new_keys = [_key(p) for p in old_paragraphs], [_key(p) for p in new_paragraphs]
-    opcodes = _opcodes(old_keys, new_keys, budget)
+    opcodes = _opcodes(old_keys, new_keys, steps)
     moves = _Moves(old_keys, new_keys, opcodes)
     blocks: list[Block] = []
     for tag, i1, i2, j1, j2 in opcodes:
@@ -145,7 +145,7 @@ def diff_texts(old: str, new: str) -> DocumentDiff:
             )
         else:
             olds, news = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
-            blocks.extend(_replace(olds, news, moves, budget))
+            blocks.extend(_replace(olds, news, moves, steps))
     inserted = deleted = 0
     for block in blocks:
         for segment in () if block.moved else block.segments:
@@ -157,40 +157,8 @@ def diff_texts(old: str, new: str) -> DocumentDiff:
     return DocumentDiff(tuple(blocks), inserted, deleted, changed)
 
 
-class _Budget:
-    def __init__(self, pairs: int) -> None:
-        self.pairs = pairs
-
-    def spend(self, a: Sequence[str], b: Sequence[str]) -> bool:
-        counts = Counter(b)
-        cost = sum(counts[token] for token in a)
-        if cost > self.pairs:
-            return False
-        self.pairs -= cost
-        return True
-
-
-def _opcodes(a: Sequence[str], b: Sequence[str], budget: _Budget) -> list[tuple]:
-    """SequenceMatcher opcodes, after trimming the common ends (most edits are small);
-    one replacement when the budget does not allow comparing the rest."""
-    n, m = len(a), len(b)
-    lo = 0
-    while lo < n and lo < m and a[lo] == b[lo]:
-        lo += 1
-    hi = 0
-    while hi < n - lo and hi < m - lo and a[n - 1 - hi] == b[m - 1 - hi]:
-        hi += 1
-    ops: list[tuple] = [("equal", 0, lo, 0, lo)] if lo else []
-    a_middle, b_middle = a[lo : n - hi], b[lo : m - hi]
-    if a_middle and b_middle and budget.spend(a_middle, b_middle):
-        matcher = SequenceMatcher(None, a_middle, b_middle, autojunk=False)
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
-            ops.append((op, i1 + lo, i2 + lo, j1 + lo, j2 + lo))
-    elif a_middle or b_middle:
-        ops.append(("replace", lo, n - hi, lo, m - hi))
-    if hi:
-        ops.append(("equal", n - hi, n, m - hi, m))
-    return ops
+def _opcodes(a: Sequence[str], b: Sequence[str], steps: MatchingSteps) -> list[tuple]:
+    return bounded_opcodes(a, b, steps)
 
 
 class _Moves:
@@ -220,10 +188,10 @@ def _take(counter: Counter[str], paragraph: str) -> bool:
     return False
 
 
-def _replace(old: list[str], new: list[str], moves: _Moves, budget: _Budget) -> list[Block]:
+def _replace(old: list[str], new: list[str], moves: _Moves, steps: MatchingSteps) -> list[Block]:
     old_moved = [moves.take_old(_key(p)) for p in old]
     new_moved = [moves.take_new(_key(p)) for p in new]
-    pairs = _pair(old, new, old_moved, new_moved, budget)
+    pairs = _pair(old, new, old_moved, new_moved, steps)
     blocks: list[Block] = []
     i = j = 0
     for pair_i, pair_j in [*pairs, (len(old), len(new))]:
@@ -232,14 +200,18 @@ def _replace(old: list[str], new: list[str], moves: _Moves, budget: _Budget) -> 
         for k in range(j, pair_j):
             blocks.append(Block(INSERT, None, new[k], (Segment(INSERT, new[k]),), new_moved[k]))
         if pair_i < len(old):
-            segments = _diff_words(old[pair_i], new[pair_j], budget)
+            segments = _diff_words(old[pair_i], new[pair_j], steps)
             blocks.append(Block(CHANGE, old[pair_i], new[pair_j], segments))
         i, j = pair_i + 1, pair_j + 1
     return blocks
 
 
 def _pair(
-    old: list[str], new: list[str], old_moved: list[bool], new_moved: list[bool], budget: _Budget
+    old: list[str],
+    new: list[str],
+    old_moved: list[bool],
+    new_moved: list[bool],
+    steps: MatchingSteps,
 ) -> list[tuple[int, int]]:
     """Pairs (old index, new index) of alike paragraphs, in order, most alike overall."""
     n, m = len(old), len(new)
@@ -249,8 +221,8 @@ def _pair(
     new_words = [[] if moved else _words(p) for p, moved in zip(new, new_moved, strict=True)]
     if n * m > MAX_ALIGNMENT_CELLS:
         pairs = [(k, k) for k in range(min(n, m))]
-        return [(i, j) for i, j in pairs if _similarity(old_words[i], new_words[j], budget)]
-    sim = [[_similarity(a, b, budget) for b in new_words] for a in old_words]
+        return [(i, j) for i, j in pairs if _similarity(old_words[i], new_words[j], steps)]
+    sim = [[_similarity(a, b, steps) for b in new_words] for a in old_words]
     score = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -272,25 +244,25 @@ def _words(paragraph: str) -> list[str]:
     return [t.lower() for t in tokenize(paragraph) if _WORDLIKE.search(t)]
 
 
-def _similarity(a: list[str], b: list[str], budget: _Budget) -> float:
+def _similarity(a: list[str], b: list[str], steps: MatchingSteps) -> float:
     """Share of words in common, in order; 0 when below the pairing threshold."""
     if not a or not b:
         return 0.0
     common = sum((Counter(a) & Counter(b)).values())
     if 2 * common < PAIRING_THRESHOLD * (len(a) + len(b)):
         return 0.0
-    equal = sum(op[2] - op[1] for op in _opcodes(a, b, budget) if op[0] == "equal")
+    equal = sum(op[2] - op[1] for op in _opcodes(a, b, steps) if op[0] == "equal")
     ratio = 2 * equal / (len(a) + len(b))
     return ratio if ratio >= PAIRING_THRESHOLD else 0.0
 
 
-def _diff_words(old: str, new: str, budget: _Budget) -> tuple[Segment, ...]:
+def _diff_words(old: str, new: str, steps: MatchingSteps) -> tuple[Segment, ...]:
     a, b = tokenize(old), tokenize(new)
     # Any run of whitespace matches any other: a line break moved by re-wrapping is no change.
     a_keys = [" " if token.isspace() else token for token in a]
     b_keys = [" " if token.isspace() else token for token in b]
     segments: list[Segment] = []
-    for tag, i1, i2, j1, j2 in _readable(_opcodes(a_keys, b_keys, budget), a, b):
+    for tag, i1, i2, j1, j2 in _readable(_opcodes(a_keys, b_keys, steps), a, b):
         if tag == EQUAL:
             segments.append(Segment(EQUAL, "".join(b[j1:j2])))
             continue
