@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 from govern.documents.diff import MAX_ALIGNMENT_CELLS, PAIRING_THRESHOLD, _words
-from govern.documents.matching import MatchingSteps, OutOfSteps, bounded_opcodes
+from govern.documents.matching import (
+    MatchingSteps,
+    OutOfSteps,
+    best_alignment,
+    bounded_opcodes,
+)
 
 __all__ = ["MATCHING_STEPS_BUDGET", "MatchingSteps", "OutOfSteps", "alike_pairs", "bounded_opcodes"]
 
@@ -24,22 +29,7 @@ def alike_pairs(old: list[str], new: list[str]) -> list[tuple[int, int]]:
         # neighbour's new version; unpaired, a rewrite this large conflicts instead.
         return []
     old_words, new_words = [Counter(_words(p)) for p in old], [Counter(_words(p)) for p in new]
-    alike = [[_alike(a, b) for b in new_words] for a in old_words]
-    best = [[0.0] * (m + 1) for _ in range(n + 1)]  # the most alikeness old[i:], new[j:] hold
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            best[i][j] = max(best[i + 1][j], best[i][j + 1], alike[i][j] + best[i + 1][j + 1])
-    pairs: list[tuple[int, int]] = []
-    i = j = 0
-    while i < n and j < m:
-        if alike[i][j] and best[i][j] == alike[i][j] + best[i + 1][j + 1]:
-            pairs.append((i, j))
-            i, j = i + 1, j + 1
-        elif best[i + 1][j] >= best[i][j + 1]:
-            i += 1
-        else:
-            j += 1
-    return pairs
+    return best_alignment([[_alike(a, b) for b in new_words] for a in old_words])
 
 
 def _alike(a: Counter[str], b: Counter[str]) -> float:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from govern.documents.matching import MatchingSteps, bounded_opcodes
+from govern.documents.matching import MatchingSteps, best_alignment, bounded_opcodes
 
 EQUAL, INSERT, DELETE, CHANGE = "equal", "insert", "delete", "change"
 
@@ -222,22 +222,7 @@ def _pair(
     if n * m > MAX_ALIGNMENT_CELLS:
         pairs = [(k, k) for k in range(min(n, m))]
         return [(i, j) for i, j in pairs if _similarity(old_words[i], new_words[j], steps)]
-    sim = [[_similarity(a, b, steps) for b in new_words] for a in old_words]
-    score = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            score[i][j] = max(score[i + 1][j], score[i][j + 1], sim[i][j] + score[i + 1][j + 1])
-    pairs = []
-    i = j = 0
-    while i < n and j < m:
-        if sim[i][j] and score[i][j] == sim[i][j] + score[i + 1][j + 1]:
-            pairs.append((i, j))
-            i, j = i + 1, j + 1
-        elif score[i + 1][j] >= score[i][j + 1]:
-            i += 1
-        else:
-            j += 1
-    return pairs
+    return best_alignment([[_similarity(a, b, steps) for b in new_words] for a in old_words])
 
 
 def _words(paragraph: str) -> list[str]:

@@ -68,3 +68,25 @@ def bounded_opcodes(
     if hi:
         ops.append(("equal", n - hi, n, m - hi, m))
     return ops
+
+
+def best_alignment(alike: list[list[float]]) -> list[tuple[int, int]]:
+    """Pairs (i, j), in order on both sides, with the greatest total alikeness; a pair
+    whose alikeness is 0 is never made."""
+    n = len(alike)
+    m = len(alike[0]) if n else 0
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]  # the most alikeness rows i:, columns j:
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], alike[i][j] + best[i + 1][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if alike[i][j] and best[i][j] == alike[i][j] + best[i + 1][j + 1]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
