@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from govern import cli
+    from govern.amendments import models as amendment_models  # noqa: F401 (no pages yet)
     from govern.documents.views import bp as documents_bp
     from govern.members.admin_views import bp as members_admin_bp
     from govern.members.auth_views import bp as auth_bp

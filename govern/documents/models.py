@@ -1,6 +1,7 @@
 """Governing documents and their immutable versions."""
 
 import hashlib
+import json
 from datetime import datetime
 from enum import StrEnum
 
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern import clock
 from govern.extensions import db
+from govern.procedures import catalog
+from govern.procedures.stages import Procedure
 from govern.types import UTCDateTime
 
 # The largest number PostgreSQL's INTEGER holds (SQLite's driver overflows past 2**63):
@@ -26,6 +29,19 @@ class VersionSource(StrEnum):
     AMENDMENT = "amendment"
 
 
+def procedure_snapshot_json(procedure: Procedure) -> str:
+    """The stored form of a procedure: `catalog.to_dict` as JSON, keys sorted."""
+    return json.dumps(catalog.to_dict(procedure), sort_keys=True)
+
+
+def default_procedure_snapshot() -> str:
+    return procedure_snapshot_json(catalog.get_template(catalog.DEFAULT_PROCEDURE_KEY))
+
+
+def procedure_of_snapshot(snapshot: str) -> Procedure:
+    return catalog.from_dict(json.loads(snapshot))
+
+
 class Document(db.Model):
     __tablename__ = "documents"
     __table_args__ = (CheckConstraint("format IN ('markdown', 'text')", name="format"),)
@@ -35,10 +51,16 @@ class Document(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     format: Mapped[str] = mapped_column(String(16), default=TextFormat.MARKDOWN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The procedure its amendments follow; each amendment copies it when submitted.
+    procedure_snapshot: Mapped[str] = mapped_column(Text, default=default_procedure_snapshot)
 
     versions: Mapped[list["Version"]] = relationship(
         back_populates="document", order_by="Version.number"
     )
+
+    @property
+    def procedure(self) -> Procedure:
+        return procedure_of_snapshot(self.procedure_snapshot or default_procedure_snapshot())
 
     def version_in_force(self, at: datetime | None = None) -> "Version | None":
         """The newest version whose effective date has come."""

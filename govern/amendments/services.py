@@ -1,0 +1,464 @@
+"""What members and receivers do to amendments.
+
+Each service checks the actor and the state, changes the models, writes the timeline
+event and queues the mail, then flushes. None commits: the caller does, once, so an
+action, its event and its mail land together or not at all. A refused action raises
+IllegalTransition or AmendmentError before changing anything.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext, ngettext
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from govern import clock
+from govern.amendments.merge import MergeResult, merge_texts
+from govern.amendments.models import (
+    NOTE_MAX,
+    RATIONALE_MAX,
+    TITLE_MAX,
+    Amendment,
+    AmendmentEvent,
+    TimelineEntry,
+)
+from govern.documents.models import Document, Version, procedure_snapshot_json
+from govern.documents.services import DocumentError, human_size, normalize_text
+from govern.extensions import db
+from govern.mail.services import queue_mail
+from govern.members.models import Member, Role
+from govern.procedures import catalog
+from govern.procedures.stages import Actor, Event
+from govern.procedures.states import (
+    State,
+    can_be_revised,
+    has_voting_started,
+    is_final,
+    next_state,
+)
+
+
+class AmendmentError(ValueError):
+    """An action the actor may not take, or input that cannot be accepted.
+
+    `field` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Procedures ------------------------------------------------------------------------------
+
+
+def set_procedure(document: Document, key: str, actor: Member, **settings: object) -> None:
+    """Choose the document's procedure from the catalog, with adjusted settings.
+
+    Amendments already submitted keep the procedure they were submitted under.
+    Raises ProcedureError (with its field) for an unknown key or a refused setting.
+    """
+    if not actor.is_admin:
+        raise AmendmentError(gettext("Only an admin can choose a document's procedure."))
+    procedure = catalog.customize(catalog.get_template(key), **settings)
+    document.procedure_snapshot = procedure_snapshot_json(procedure)
+    db.session.flush()
+
+
+# Drafts ----------------------------------------------------------------------------------
+
+
+def start_draft(
+    member: Member, document: Document, title: str, rationale: str, proposed_text: str
+) -> Amendment:
+    """A private draft against the version in force; it may still equal that version."""
+    _check_can_propose(member)
+    base = document.version_in_force()
+    if base is None:
+        raise AmendmentError(gettext("This document has no version in force to amend yet."))
+    amendment = Amendment(
+        document=document,
+        base_version=base,
+        proposer=member,
+        title=_checked_title(title),
+        rationale=_checked_rationale(rationale),
+        proposed_text=_checked_text(proposed_text),
+        state=State.DRAFT,
+    )
+    db.session.add(amendment)
+    _record(amendment, member, TimelineEntry.STARTED, None, State.DRAFT)
+    db.session.flush()
+    return amendment
+
+
+def update_draft(
+    amendment: Amendment, actor: Member, title: str, rationale: str, proposed_text: str
+) -> None:
+    _check_proposer(amendment, actor, gettext("Only its proposer can edit a proposal."))
+    if amendment.state != State.DRAFT:
+        raise AmendmentError(gettext("Only a draft can be edited; this proposal was submitted."))
+    amendment.title = _checked_title(title)
+    amendment.rationale = _checked_rationale(rationale)
+    amendment.proposed_text = _checked_text(proposed_text)
+    _record(amendment, actor, TimelineEntry.UPDATED, State.DRAFT, State.DRAFT)
+    db.session.flush()
+
+
+# Moves of the procedure ------------------------------------------------------------------
+
+
+def submit(amendment: Amendment, actor: Member, addressed_to: Member | None = None) -> None:
+    """Send the draft to one receiver, or to all receivers when `addressed_to` is None."""
+    to_state = _next(amendment, actor, Event.SUBMIT)
+    _check_can_propose(actor)
+    if not amendment.rationale.strip():
+        raise AmendmentError(
+            gettext("Explain in the rationale why the document should change."), "rationale"
+        )
+    if amendment.proposed_text == amendment.base_version.text:
+        raise AmendmentError(
+            gettext("The proposed text is the same as the version in force: it changes nothing."),
+            "proposed_text",
+        )
+    _check_base_in_force(amendment)
+    if addressed_to is not None:
+        if addressed_to.id == actor.id:
+            raise AmendmentError(
+                gettext("Address your proposal to another receiver, or to all receivers."),
+                "addressed_to",
+            )
+        if not _is_acting_receiver(addressed_to):
+            raise AmendmentError(
+                gettext("%(name)s is not a receiver in good standing.", name=addressed_to.name),
+                "addressed_to",
+            )
+    amendment.addressed_to = addressed_to
+    amendment.procedure_snapshot = amendment.document.procedure_snapshot
+    amendment.submitted_at = clock.now()
+    _move(amendment, actor, Event.SUBMIT, to_state)
+    subject = gettext("New proposal: %(title)s", title=amendment.title)
+    for receiver in _notified_receivers(amendment):
+        _mail(receiver, subject, "amendment_submitted", amendment)
+    db.session.flush()
+
+
+def withdraw(amendment: Amendment, actor: Member) -> None:
+    """Possible for its proposer until the first vote starts."""
+    from_state = amendment.state
+    to_state = _next(amendment, actor, Event.WITHDRAW)
+    _move(amendment, actor, Event.WITHDRAW, to_state)
+    if from_state != State.DRAFT:
+        subject = gettext("Proposal withdrawn: %(title)s", title=amendment.title)
+        for receiver in _notified_receivers(amendment):
+            _mail(receiver, subject, "amendment_withdrawn", amendment)
+    db.session.flush()
+
+
+def acknowledge(amendment: Amendment, actor: Member) -> None:
+    to_state = _next(amendment, actor, Event.ACKNOWLEDGE)
+    if actor.id == amendment.proposer_id:
+        raise AmendmentError(gettext("Another receiver acknowledges your own proposal."))
+    addressee = amendment.addressed_to
+    if addressee is not None and addressee.id != actor.id and _is_acting_receiver(addressee):
+        raise AmendmentError(
+            gettext(
+                "This proposal is addressed to %(name)s, who acknowledges it.",
+                name=addressee.name,
+            )
+        )
+    _move(amendment, actor, Event.ACKNOWLEDGE, to_state)
+    subject = gettext("Proposal acknowledged: %(title)s", title=amendment.title)
+    recipients = {amendment.proposer.id: amendment.proposer}
+    recipients.update((receiver.id, receiver) for receiver in _receivers())
+    for member in recipients.values():
+        _mail(member, subject, "amendment_acknowledged", amendment, acknowledged_by=actor)
+    db.session.flush()
+
+
+def revise(amendment: Amendment, actor: Member) -> Amendment:
+    """A new draft from a failed or withdrawn proposal, linked to it ("revises #12").
+
+    The draft keeps the old proposal's base, so `base_status` shows whether the document
+    moved on since and `rebase` carries the change over.
+    """
+    _check_proposer(amendment, actor, gettext("Only its proposer can revise a proposal."))
+    _check_can_propose(actor)
+    if not can_be_revised(amendment.state):
+        raise AmendmentError(
+            gettext("Only a proposal that failed or was withdrawn can be revised and resubmitted.")
+        )
+    if amendment.revised_by is not None:
+        raise AmendmentError(
+            gettext(
+                "This proposal was revised already, as #%(number)s; revise that one.",
+                number=amendment.revised_by.id,
+            )
+        )
+    draft = Amendment(
+        document=amendment.document,
+        base_version=amendment.base_version,
+        proposer=actor,
+        title=amendment.title,
+        rationale=amendment.rationale,
+        proposed_text=amendment.frozen_text or amendment.proposed_text,
+        state=State.DRAFT,
+        revises=amendment,
+    )
+    db.session.add(draft)
+    db.session.flush()
+    _record(draft, actor, TimelineEntry.STARTED, None, State.DRAFT, f"Revises #{amendment.id}")
+    state = amendment.state
+    _record(amendment, actor, TimelineEntry.REVISED, state, state, f"Revised by #{draft.id}")
+    db.session.flush()
+    return draft
+
+
+# Stale bases -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaseStatus:
+    """Whether a newer version than the proposal's base is in force, and the merge onto it."""
+
+    base: Version
+    in_force: Version
+    merge: MergeResult | None  # None while the base is the version in force
+
+    @property
+    def is_stale(self) -> bool:
+        return self.base.id != self.in_force.id
+
+    @property
+    def has_conflicts(self) -> bool:
+        return self.merge is not None and not self.merge.is_clean
+
+
+def base_status(amendment: Amendment) -> BaseStatus:
+    base = amendment.base_version
+    in_force = amendment.document.version_in_force() or base
+    merge = None
+    if in_force.id != base.id:
+        merge = merge_texts(base.text, amendment.proposed_text, in_force.text)
+    return BaseStatus(base, in_force, merge)
+
+
+def rebase(amendment: Amendment, actor: Member, resolved_text: str | None = None) -> None:
+    """Carry the proposal over to the version in force, as the proposer confirmed.
+
+    A clean merge is applied as it is. Where the merge conflicts, the proposer resolves it
+    by giving the whole text against the new version (`resolved_text`).
+    """
+    _check_proposer(amendment, actor, gettext("Only its proposer can update a proposal's base."))
+    if amendment.is_frozen:
+        raise AmendmentError(
+            gettext("Voting on this proposal has started: the text voted on cannot change.")
+        )
+    if is_final(amendment.state) or has_voting_started(amendment.state):
+        raise AmendmentError(
+            gettext("This proposal is closed; revise and resubmit it to change it.")
+        )
+    status = base_status(amendment)
+    if not status.is_stale:
+        raise AmendmentError(gettext("The proposal is already based on the version in force."))
+    if resolved_text is not None:
+        text = _checked_text(resolved_text)
+    elif status.merge.is_clean:
+        text = status.merge.text
+    else:
+        raise AmendmentError(
+            ngettext(
+                "Version %(number)s changed the same passage as this proposal "
+                "(%(num)s conflict): resolve it before the proposal can go on.",
+                "Version %(number)s changed the same passages as this proposal "
+                "(%(num)s conflicts): resolve them before the proposal can go on.",
+                len(status.merge.conflicts),
+                number=status.in_force.number,
+            ),
+            "proposed_text",
+        )
+    old_number = amendment.base_version.number
+    amendment.base_version = status.in_force
+    amendment.proposed_text = text
+    note = f"From version {old_number} to version {status.in_force.number}"
+    _record(amendment, actor, TimelineEntry.REBASED, amendment.state, amendment.state, note)
+    db.session.flush()
+
+
+# Helpers ---------------------------------------------------------------------------------
+
+
+def _next(amendment: Amendment, actor: Member, event: Event) -> State:
+    """The state after `event`, once the procedure's rule on who fires it is met."""
+    procedure = amendment.procedure
+    to_state = next_state(procedure, amendment.state, event)
+    actors = frozenset().union(*(stage.actors_for(event) for stage in procedure.stages))
+    if Actor.PROPOSER in actors and actor.id == amendment.proposer_id:
+        return to_state
+    if Actor.RECEIVER in actors and _is_acting_receiver(actor):
+        return to_state
+    if Actor.CHAIR in actors and actor.has_role(Role.CHAIR) and actor.is_eligible:
+        return to_state
+    who = {
+        Actor.PROPOSER: gettext("its proposer"),
+        Actor.RECEIVER: gettext("a receiver in good standing"),
+        Actor.CHAIR: gettext("a meeting chair"),
+        Actor.SYSTEM: gettext("the system"),
+    }
+    raise AmendmentError(
+        gettext(
+            "Only %(who)s can do this.",
+            who=gettext(" or ").join(str(who[a]) for a in sorted(actors)),
+        )
+    )
+
+
+def _move(amendment: Amendment, actor: Member | None, event: Event, to_state: State) -> None:
+    """Change the state only if nobody changed it since it was read (a double click, two
+    receivers at once, a stale page): the database decides, not an `if`."""
+    from_state = amendment.state
+    now = clock.now()
+    moved = db.session.execute(
+        update(Amendment)
+        .where(Amendment.id == amendment.id, Amendment.state == from_state)
+        .values(state=to_state, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise AmendmentError(
+            gettext(
+                "Someone else acted on this amendment at the same moment, so nothing was "
+                "changed. Reload the page to see where it stands."
+            )
+        )
+    set_committed_value(amendment, "state", to_state)
+    set_committed_value(amendment, "updated_at", now)
+    _record(amendment, actor, event, from_state, to_state)
+
+
+def _record(
+    amendment: Amendment,
+    actor: Member | None,
+    event: str,
+    from_state: str | None,
+    to_state: str,
+    note: str = "",
+) -> None:
+    db.session.add(
+        AmendmentEvent(
+            amendment=amendment,
+            actor=actor,
+            event=event,
+            from_state=from_state,
+            to_state=to_state,
+            at=clock.now(),
+            note=note[:NOTE_MAX],
+        )
+    )
+
+
+def _is_acting_receiver(member: Member) -> bool:
+    return member.has_role(Role.RECEIVER) and member.is_eligible
+
+
+def _receivers() -> list[Member]:
+    members = db.session.scalars(select(Member).order_by(Member.id))
+    return [member for member in members if _is_acting_receiver(member)]
+
+
+def _notified_receivers(amendment: Amendment) -> list[Member]:
+    """The addressed receiver, or all receivers; never the proposer, who knows."""
+    if amendment.addressed_to is not None:
+        return [amendment.addressed_to]
+    return [r for r in _receivers() if r.id != amendment.proposer_id]
+
+
+def _mail(member: Member, subject: str, template: str, amendment: Amendment, **context) -> None:
+    queue_mail(member.email, subject, template, member=member, amendment=amendment, **context)
+
+
+def _check_can_propose(member: Member) -> None:
+    if not member.is_eligible:
+        raise AmendmentError(gettext("Only a member in good standing can propose amendments."))
+
+
+def _check_proposer(amendment: Amendment, actor: Member, message: str) -> None:
+    if actor.id != amendment.proposer_id:
+        raise AmendmentError(message)
+
+
+def _check_base_in_force(amendment: Amendment) -> None:
+    status = base_status(amendment)
+    if not status.is_stale:
+        return
+    if status.has_conflicts:
+        message = gettext(
+            "This proposal is based on version %(base)s; version %(current)s is in force and "
+            "changed the same passages. Resolve the conflicts first.",
+            base=status.base.number,
+            current=status.in_force.number,
+        )
+    else:
+        message = gettext(
+            "This proposal is based on version %(base)s; version %(current)s is in force. "
+            "Review the proposal carried over to it and confirm it first.",
+            base=status.base.number,
+            current=status.in_force.number,
+        )
+    raise AmendmentError(message, "proposed_text")
+
+
+def _checked_title(title: str) -> str:
+    title = _plain(" ".join(title.split()), "title")
+    if not title:
+        raise AmendmentError(gettext("A proposal needs a title."), "title")
+    if len(title) > TITLE_MAX:
+        raise AmendmentError(
+            gettext("The title is longer than %(max)s characters.", max=TITLE_MAX), "title"
+        )
+    return title
+
+
+def _checked_rationale(rationale: str) -> str:
+    rationale = rationale.replace("\r\n", "\n").strip()
+    if len(rationale) > RATIONALE_MAX:
+        raise AmendmentError(
+            gettext(
+                "The rationale is longer than %(max)s characters (it has %(length)s).",
+                max=f"{RATIONALE_MAX:,}",
+                length=f"{len(rationale):,}",
+            ),
+            "rationale",
+        )
+    return _plain(rationale, "rationale")
+
+
+def _checked_text(text: str) -> str:
+    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    size = len(_plain(text, "proposed_text").encode())
+    if size > limit:
+        raise AmendmentError(
+            gettext(
+                "The proposed text is too large (%(size)s); the limit is %(limit)s.",
+                size=human_size(size),
+                limit=human_size(limit),
+            ),
+            "proposed_text",
+        )
+    try:
+        return normalize_text(text)
+    except DocumentError as error:
+        raise AmendmentError(str(error), "proposed_text") from None
+
+
+def _plain(value: str, field: str) -> str:
+    """Refuse what no database stores as text: null characters, lone surrogates."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise AmendmentError(
+            gettext("The text contains characters that are not valid."), field
+        ) from None
+    if "\x00" in value:
+        raise AmendmentError(gettext("The text contains a null character."), field)
+    return value

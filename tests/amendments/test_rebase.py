@@ -1,0 +1,120 @@
+"""A proposal whose document moved on: carried over by three-way merge, never guessed."""
+
+import pytest
+
+from govern.amendments import services
+from govern.amendments.models import AmendmentEvent
+from govern.amendments.services import AmendmentError
+from govern.documents import services as documents
+from govern.extensions import db
+from govern.procedures.states import State
+
+V1 = "# Code of Conduct\n\nBe kind.\n\nNo harassment.\n\nReport problems to the IGO.\n"
+PROPOSED = V1.replace("Be kind.", "Be kind and patient.")
+V2_ELSEWHERE = V1.replace("to the IGO", "to the IGOs")
+V2_SAME_PLACE = V1.replace("Be kind.", "Be kind to everyone.")
+
+
+@pytest.fixture
+def document(app, clock):
+    versions = documents.import_versions(
+        [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
+    )
+    db.session.commit()
+    return versions[0].document
+
+
+@pytest.fixture
+def proposer(make_member):
+    return make_member(name="Pat Proposer", email="pat@example.org")
+
+
+@pytest.fixture
+def draft(document, proposer, make_member):
+    make_member(roles=["receiver"])
+    amendment = services.start_draft(proposer, document, "Patience", "Why", PROPOSED)
+    db.session.commit()
+    return amendment
+
+
+def new_version(document, clock, text):
+    clock.advance(days=1)
+    version = documents.add_version(document, text)
+    db.session.commit()
+    return version
+
+
+def test_a_proposal_on_the_version_in_force_is_not_stale(draft):
+    status = services.base_status(draft)
+    assert not status.is_stale and status.merge is None
+    with pytest.raises(AmendmentError, match="already based"):
+        services.rebase(draft, draft.proposer)
+
+
+def test_a_change_elsewhere_merges_cleanly_and_the_proposer_confirms(draft, document, clock):
+    v2 = new_version(document, clock, V2_ELSEWHERE)
+    status = services.base_status(draft)
+    assert status.is_stale and not status.has_conflicts
+    assert (status.base.number, status.in_force.number) == (1, 2)
+    expected = V2_ELSEWHERE.replace("Be kind.", "Be kind and patient.")
+    assert status.merge.text == expected
+    with pytest.raises(AmendmentError, match="based on version 1; version 2 is in force"):
+        services.submit(draft, draft.proposer)
+    db.session.rollback()
+    services.rebase(draft, draft.proposer)
+    db.session.commit()
+    assert draft.base_version == v2 and draft.proposed_text == expected
+    assert draft.events[-1].event == "rebased"
+    assert draft.events[-1].note == "From version 1 to version 2"
+    services.submit(draft, draft.proposer)
+    assert draft.state == State.SUBMITTED
+
+
+def test_a_change_to_the_same_passage_conflicts_and_blocks_the_proposal(draft, document, clock):
+    v2 = new_version(document, clock, V2_SAME_PLACE)
+    status = services.base_status(draft)
+    assert status.has_conflicts and status.merge.text is None
+    conflict = status.merge.conflicts[0]
+    assert (conflict.ours, conflict.theirs) == ("Be kind and patient.", "Be kind to everyone.")
+    for action in (services.rebase, services.submit):
+        with pytest.raises(AmendmentError, match="conflict"):
+            action(draft, draft.proposer)
+        assert not db.session.dirty and not db.session.new
+        db.session.rollback()
+    assert draft.base_version.number == 1 and draft.proposed_text == PROPOSED
+    resolved = V1.replace("Be kind.", "Be kind to everyone, and patient.")
+    services.rebase(draft, draft.proposer, resolved_text=resolved)
+    db.session.commit()
+    assert draft.base_version == v2 and draft.proposed_text == resolved
+
+
+def test_a_submitted_proposal_can_be_rebased_until_voting_starts(draft, document, clock):
+    services.submit(draft, draft.proposer)
+    db.session.commit()
+    new_version(document, clock, V2_ELSEWHERE)
+    draft.state = State.MEETING_VOTE_OPEN
+    draft.freeze()
+    db.session.commit()
+    with pytest.raises(AmendmentError, match="cannot change"):
+        services.rebase(draft, draft.proposer)
+    db.session.rollback()
+    assert draft.frozen_text == PROPOSED and draft.frozen_base_text == V1
+    assert draft.base_version.number == 1
+
+
+def test_only_the_proposer_rebases(draft, document, clock, make_member):
+    new_version(document, clock, V2_ELSEWHERE)
+    with pytest.raises(AmendmentError, match="proposer"):
+        services.rebase(draft, make_member(roles=["receiver", "admin"]))
+    db.session.rollback()
+    assert db.session.query(AmendmentEvent).count() == 1
+
+
+def test_a_revision_of_an_old_proposal_starts_stale_and_is_rebased(draft, document, clock):
+    services.withdraw(draft, draft.proposer)
+    new_version(document, clock, V2_ELSEWHERE)
+    revision = services.revise(draft, draft.proposer)
+    db.session.commit()
+    assert services.base_status(revision).is_stale
+    services.rebase(revision, revision.proposer)
+    assert revision.base_version.number == 2
