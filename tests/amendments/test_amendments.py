@@ -6,27 +6,10 @@ from sqlalchemy import func, select
 from govern.amendments import services
 from govern.amendments.models import Amendment, AmendmentEvent
 from govern.amendments.services import AmendmentError
-from govern.documents import services as documents
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
 from govern.procedures.states import IllegalTransition, State
-
-V1 = "# Code of Conduct\n\nBe kind.\n\nNo harassment.\n\nReport problems to the IGO.\n"
-PROPOSED = V1.replace("Be kind.", "Be kind and patient.")
-
-
-@pytest.fixture
-def document(app, clock):
-    versions = documents.import_versions(
-        [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
-    )
-    db.session.commit()
-    return versions[0].document
-
-
-@pytest.fixture
-def proposer(make_member):
-    return make_member(name="Pat Proposer", email="pat@example.org")
+from tests.amendments.conftest import PROPOSED, V1
 
 
 @pytest.fixture

@@ -8,25 +8,10 @@ from govern.amendments.services import AmendmentError
 from govern.documents import services as documents
 from govern.extensions import db
 from govern.procedures.states import State
+from tests.amendments.conftest import PROPOSED, V1
 
-V1 = "# Code of Conduct\n\nBe kind.\n\nNo harassment.\n\nReport problems to the IGO.\n"
-PROPOSED = V1.replace("Be kind.", "Be kind and patient.")
 V2_ELSEWHERE = V1.replace("to the IGO", "to the IGOs")
 V2_SAME_PLACE = V1.replace("Be kind.", "Be kind to everyone.")
-
-
-@pytest.fixture
-def document(app, clock):
-    versions = documents.import_versions(
-        [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
-    )
-    db.session.commit()
-    return versions[0].document
-
-
-@pytest.fixture
-def proposer(make_member):
-    return make_member(name="Pat Proposer", email="pat@example.org")
 
 
 @pytest.fixture
