@@ -11,11 +11,14 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
 from govern.documents.models import TextFormat
 from govern.documents.slugs import is_valid_slug
+from govern.procedures.catalog import SETTINGS, TEMPLATES
+from govern.procedures.stages import BALLOT_DAYS
+from govern.procedures.thresholds import THRESHOLDS
 
 NEW_DOCUMENT = "__new__"
 FORMAT_FROM_FILENAME = "auto"
@@ -111,3 +114,94 @@ class CompareForm(FlaskForm):
             field.render_kw = {"max": last}
         if self.old.data is None and self.new.data is None and len(numbers) >= 2:
             self.old.data, self.new.data = numbers[1], numbers[0]
+
+
+DEFAULT_SETTING = ""
+YES, NO = "yes", "no"
+BOOLEAN_SETTINGS = ("amendments_from_floor", "abstentions_count_as_cast")
+
+
+def _threshold_choices(stage_kind: str) -> list[tuple[str, object]]:
+    return [(DEFAULT_SETTING, _l("As the chosen procedure has it"))] + [
+        (rule.name, rule.description)
+        for rule in THRESHOLDS.values()
+        if stage_kind in rule.stage_kinds
+    ]
+
+
+def _yes_no_choices() -> list[tuple[str, object]]:
+    return [
+        (DEFAULT_SETTING, _l("As the chosen procedure has it")),
+        (YES, _l("Yes")),
+        (NO, _l("No")),
+    ]
+
+
+class ProcedureForm(FlaskForm):
+    """A procedure template and the settings to adjust; an empty setting keeps its default.
+
+    Field names are the catalog's SETTINGS, so a ProcedureError's `field` names its field.
+    The procedure rules themselves check the values (validate_choice=False).
+    """
+
+    template = RadioField(
+        _l("Procedure"),
+        choices=[(key, procedure.name) for key, procedure in TEMPLATES.items()],
+        validators=[InputRequired(_l("Choose a procedure."))],
+        validate_choice=False,
+    )
+    meeting_vote_threshold = RadioField(
+        _l("Threshold of the meeting vote"),
+        choices=_threshold_choices("meeting_vote"),
+        default=DEFAULT_SETTING,
+        validate_choice=False,
+    )
+    amendments_from_floor = RadioField(
+        _l("Amendments from the floor at the meeting"),
+        choices=_yes_no_choices(),
+        default=DEFAULT_SETTING,
+        validate_choice=False,
+    )
+    ballot_threshold = RadioField(
+        _l("Threshold of the electronic ballot"),
+        choices=_threshold_choices("ballot"),
+        default=DEFAULT_SETTING,
+        validate_choice=False,
+    )
+    ballot_days = IntegerField(
+        _l("Days the electronic ballot stays open"),
+        validators=[Optional()],
+        widget=NumberInput(min=BALLOT_DAYS.start, max=BALLOT_DAYS.stop - 1),
+        description=_l(
+            "From %(min)s to %(max)s. Leave empty for the chosen procedure's default.",
+            min=BALLOT_DAYS.start,
+            max=BALLOT_DAYS.stop - 1,
+        ),
+    )
+    reminder_hours = IntegerField(
+        _l("Reminder to members who have not voted, in hours before the ballot closes"),
+        validators=[Optional()],
+        widget=NumberInput(min=0),
+        description=_l("0 sends no reminder. Leave empty for the chosen procedure's default."),
+    )
+    abstentions_count_as_cast = RadioField(
+        _l("Abstentions count as votes cast"),
+        choices=_yes_no_choices(),
+        default=DEFAULT_SETTING,
+        validate_choice=False,
+    )
+    submit = SubmitField(_l("Save the procedure"))
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """The settings given, as `catalog.customize` takes them; empty ones are left out."""
+        given: dict[str, object] = {}
+        for name in SETTINGS:
+            value = getattr(self, name).data
+            if value in (None, DEFAULT_SETTING):
+                continue
+            if name in BOOLEAN_SETTINGS:
+                # Anything but yes or no goes through as posted, for the rules to refuse.
+                value = {YES: True, NO: False}.get(value, value)
+            given[name] = value
+        return given

@@ -158,3 +158,6 @@ def _import(form: DocumentImportForm) -> Version:
         actor=current_user,
     )
     return version
+
+
+from govern.documents import procedure_views  # noqa: E402, F401  (registers its routes on bp)

@@ -87,6 +87,10 @@ def test_admin_imports_two_versions_and_reads_the_redline(page, admin_account, t
     expect(page.get_by_role("heading", name="Document history")).to_be_visible()
     check_accessibility(page)
 
+    page.goto("/admin/documents/house-rules/procedure")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    check_accessibility(page)
+
     assert dialogs == [], "user text was executed as script"
     assert page.console_errors == [], page.console_errors
 
