@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from govern import cli
-    from govern.amendments import models as amendment_models  # noqa: F401 (no pages yet)
+    from govern.amendments.views import bp as amendments_bp
     from govern.documents.views import bp as documents_bp
     from govern.members.admin_views import bp as members_admin_bp
     from govern.members.auth_views import bp as auth_bp
@@ -43,5 +43,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(members_admin_bp)
     app.register_blueprint(documents_bp)
+    app.register_blueprint(amendments_bp)
     cli.init_app(app)
     return app

@@ -20,7 +20,12 @@ def _row_counts() -> dict[str, int]:
 
 
 def _post_urls(app, admin) -> list[str]:
-    values = {"member_id": admin.id, "token": "x" * 43, "slug": "code-of-conduct"}
+    values = {
+        "member_id": admin.id,
+        "token": "x" * 43,
+        "slug": "code-of-conduct",
+        "amendment_id": 1,
+    }
     urls = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

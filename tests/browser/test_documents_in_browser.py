@@ -87,6 +87,11 @@ def test_admin_imports_two_versions_and_reads_the_redline(page, admin_account, t
     expect(page.get_by_role("heading", name="Document history")).to_be_visible()
     check_accessibility(page)
 
+    page.goto("/documents/house-rules/amendments/new")
+    page.get_by_label("Title").fill("Shorter meetings")
+    page.get_by_role("button", name="Preview the redline").click()
+    check_accessibility(page)
+
     page.goto("/admin/documents/house-rules/procedure")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check_accessibility(page)
@@ -97,7 +102,13 @@ def test_admin_imports_two_versions_and_reads_the_redline(page, admin_account, t
 
 def test_member_admin_pages_are_accessible(page, admin_account):
     sign_in(page, admin_account)
-    for path in ("/admin/members/", "/admin/members/new", "/admin/members/import", "/documents/"):
+    for path in (
+        "/admin/members/",
+        "/admin/members/new",
+        "/admin/members/import",
+        "/documents/",
+        "/amendments/",
+    ):
         page.goto(path)
         check_accessibility(page)
     assert page.console_errors == [], page.console_errors

@@ -1,0 +1,346 @@
+"""The amendment pages: the list, drafting, the amendment page and its actions, the inbox."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from govern.amendments import services
+from govern.amendments.forms import (
+    ALL_RECEIVERS,
+    ActionForm,
+    AmendmentForm,
+    ResolveConflictsForm,
+    SubmitAmendmentForm,
+)
+from govern.amendments.models import Amendment, TimelineEntry
+from govern.documents import services as documents
+from govern.documents.diff import diff_texts
+from govern.documents.models import Document
+from govern.extensions import db
+from govern.members.models import Member, Role
+from govern.members.permissions import role_required
+from govern.procedures.stages import Event
+from govern.procedures.states import (
+    EVENT_LABELS,
+    STATE_LABELS,
+    IllegalTransition,
+    State,
+    allowed_events,
+    can_be_revised,
+    has_voting_started,
+    is_final,
+    what_happens_next,
+)
+
+bp = Blueprint("amendments", __name__)
+
+PAGE_SIZE = 25
+TIMELINE_LABELS = {
+    **EVENT_LABELS,
+    TimelineEntry.STARTED: _l("Draft started"),
+    TimelineEntry.UPDATED: _l("Draft edited"),
+    TimelineEntry.REBASED: _l("Rebased"),
+    TimelineEntry.REVISED: _l("Revised"),
+}
+REFUSED = (services.AmendmentError, IllegalTransition)
+
+
+@bp.before_request
+def _members_only():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+def _load(amendment_id: int) -> Amendment:
+    """The amendment, if the member may see it: a draft only its proposer sees."""
+    amendment = db.session.get(Amendment, amendment_id) or abort(404)
+    if amendment.state == State.DRAFT and amendment.proposer_id != current_user.id:
+        abort(404)
+    return amendment
+
+
+# The list and the inbox -------------------------------------------------------------------
+
+
+@bp.route("/amendments/")
+def index():
+    state = request.args.get("state", "")
+    slug = request.args.get("document", "")
+    query = request.args.get("q", "").strip()[:200]
+    statement = select(Amendment).where(
+        or_(Amendment.state != State.DRAFT, Amendment.proposer_id == current_user.id)
+    )
+    if state in STATE_LABELS:
+        statement = statement.where(Amendment.state == state)
+    if slug:
+        statement = statement.join(Document).where(Document.slug == slug)
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Amendment.title.ilike(f"%{escaped}%", escape="\\"))
+    statement = statement.order_by(Amendment.updated_at.desc(), Amendment.id.desc())
+    page = db.paginate(statement, per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "amendments/index.html",
+        page=page,
+        state=state,
+        document_slug=slug,
+        query=query,
+        documents=documents.all_documents(),
+        state_labels=STATE_LABELS,
+    )
+
+
+@bp.route("/amendments/inbox")
+@role_required(Role.RECEIVER)
+def inbox():
+    statement = (
+        select(Amendment)
+        .where(
+            Amendment.state == State.SUBMITTED,
+            Amendment.proposer_id != current_user.id,
+            or_(Amendment.addressed_to_id.is_(None), Amendment.addressed_to_id == current_user.id),
+        )
+        .order_by(Amendment.submitted_at, Amendment.id)
+    )
+    return render_template(
+        "amendments/inbox.html",
+        amendments=db.session.scalars(statement).all(),
+        action_form=ActionForm(),
+    )
+
+
+# Drafting ---------------------------------------------------------------------------------
+
+
+@bp.route("/documents/<slug>/amendments/new", methods=["GET", "POST"])
+def new(slug: str):
+    document = documents.find_document(slug) or abort(404)
+    base = document.version_in_force() or abort(404)
+    form = AmendmentForm(data={"proposed_text": base.text} if request.method == "GET" else None)
+    if form.validate_on_submit() and form.save.data:
+        try:
+            amendment = services.start_draft(current_user, document, *_form_fields(form))
+        except REFUSED as error:
+            db.session.rollback()
+            return _form_page(form, document, base.text, None, error), 400
+        db.session.commit()
+        flash(gettext("Your draft is saved. Only you can see it."), "success")
+        return redirect(url_for(".show", amendment_id=amendment.id))
+    return _form_page(form, document, base.text, None)
+
+
+@bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
+def edit(amendment_id: int):
+    amendment = _load(amendment_id)
+    if amendment.proposer_id != current_user.id:
+        abort(403)
+    if amendment.state != State.DRAFT:
+        error = gettext("Only a draft can be edited; this proposal was submitted.")
+        return _amendment_page(amendment, error), 400
+    form = AmendmentForm(obj=amendment if request.method == "GET" else None)
+    base_text = amendment.base_version.text
+    if form.validate_on_submit() and form.save.data:
+        try:
+            services.update_draft(amendment, current_user, *_form_fields(form))
+        except REFUSED as error:
+            db.session.rollback()
+            return _form_page(form, amendment.document, base_text, amendment, error), 400
+        db.session.commit()
+        flash(gettext("Your draft is saved."), "success")
+        return redirect(url_for(".show", amendment_id=amendment.id))
+    return _form_page(form, amendment.document, base_text, amendment)
+
+
+def _form_fields(form: AmendmentForm) -> tuple[str, str, str]:
+    return form.title.data or "", form.rationale.data or "", form.proposed_text.data or ""
+
+
+def _form_page(form, document, base_text, amendment, error=None):
+    """The draft form; with the redline when asked for a preview. Saves nothing."""
+    message = None
+    if error is not None:
+        field = getattr(form, getattr(error, "field", None) or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(error)]
+        else:
+            message = str(error)
+    diff = None
+    if form.preview.data:
+        proposed = (form.proposed_text.data or "").replace("\r\n", "\n")
+        diff = diff_texts(base_text, proposed)
+    return render_template(
+        "amendments/form.html",
+        form=form,
+        document=document,
+        amendment=amendment,
+        diff=diff,
+        error=message,
+    )
+
+
+# The amendment page -----------------------------------------------------------------------
+
+
+@bp.route("/amendments/<int:amendment_id>")
+def show(amendment_id: int):
+    return _amendment_page(_load(amendment_id))
+
+
+def _amendment_page(amendment: Amendment, error: str | None = None, submit_form=None):
+    if amendment.is_frozen:
+        diff = diff_texts(amendment.frozen_base_text, amendment.frozen_text)
+    else:
+        diff = diff_texts(amendment.base_version.text, amendment.proposed_text)
+    status = services.base_status(amendment)
+    if submit_form is None:
+        submit_form = SubmitAmendmentForm(formdata=None)
+    submit_form.set_receivers(amendment.proposer)
+    return render_template(
+        "amendments/show.html",
+        amendment=amendment,
+        diff=diff,
+        status=status,
+        state_label=STATE_LABELS[State(amendment.state)],
+        next_sentence=what_happens_next(amendment.procedure, amendment.state),
+        timeline_labels=TIMELINE_LABELS,
+        state_labels=STATE_LABELS,
+        can=_permitted_actions(amendment, status),
+        submit_form=submit_form,
+        resolve_form=ResolveConflictsForm(
+            formdata=None, data={"resolved_text": status.in_force.text}
+        ),
+        action_form=ActionForm(),
+        error=error,
+    )
+
+
+def _permitted_actions(amendment: Amendment, status: services.BaseStatus) -> set[str]:
+    """The buttons to show; the services still decide, these only spare useless buttons."""
+    events = allowed_events(amendment.procedure, amendment.state)
+    me = current_user
+    is_proposer = amendment.proposer_id == me.id
+    can = set()
+    if is_proposer:
+        if amendment.state == State.DRAFT:
+            can.add("edit")
+        if Event.SUBMIT in events and me.is_eligible:
+            can.add("submit")
+        if Event.WITHDRAW in events:
+            can.add("withdraw")
+        if can_be_revised(amendment.state) and amendment.revised_by is None and me.is_eligible:
+            can.add("revise")
+        is_open = not (is_final(amendment.state) or has_voting_started(amendment.state))
+        if status.is_stale and is_open and not amendment.is_frozen:
+            can.add("resolve" if status.has_conflicts else "rebase")
+    addressee = amendment.addressed_to
+    if (
+        Event.ACKNOWLEDGE in events
+        and not is_proposer
+        and me.has_role(Role.RECEIVER)
+        and me.is_eligible
+        and (addressee is None or addressee.id == me.id or not addressee.is_eligible)
+    ):
+        can.add("acknowledge")
+    return can
+
+
+# Actions ----------------------------------------------------------------------------------
+
+
+@bp.route("/amendments/<int:amendment_id>/submit", methods=["POST"])
+def submit(amendment_id: int):
+    amendment = _load(amendment_id)
+    form = SubmitAmendmentForm()
+    if not form.validate_on_submit():
+        return _amendment_page(amendment, gettext("The form expired; try again.")), 400
+    addressed_to = None
+    if form.addressed_to.data != ALL_RECEIVERS:
+        addressed_to = db.session.get(Member, form.addressed_to.data)
+        if addressed_to is None:
+            error = gettext("Choose a receiver from the list, or all receivers.")
+            return _amendment_page(amendment, error, form), 400
+    return _act(
+        amendment,
+        lambda: services.submit(amendment, current_user, addressed_to),
+        gettext("Your proposal is submitted."),
+        form,
+    )
+
+
+@bp.route("/amendments/<int:amendment_id>/withdraw", methods=["GET", "POST"])
+def withdraw(amendment_id: int):
+    amendment = _load(amendment_id)
+    if request.method == "GET":
+        if amendment.proposer_id != current_user.id:
+            abort(403)
+        return render_template(
+            "amendments/withdraw.html", amendment=amendment, action_form=ActionForm()
+        )
+    return _act(
+        amendment,
+        lambda: services.withdraw(amendment, current_user),
+        gettext("Your proposal is withdrawn."),
+    )
+
+
+@bp.route("/amendments/<int:amendment_id>/acknowledge", methods=["POST"])
+def acknowledge(amendment_id: int):
+    amendment = _load(amendment_id)
+    return _act(
+        amendment,
+        lambda: services.acknowledge(amendment, current_user),
+        gettext("You acknowledged the proposal; its proposer and the receivers are told."),
+    )
+
+
+@bp.route("/amendments/<int:amendment_id>/rebase", methods=["POST"])
+def rebase(amendment_id: int):
+    amendment = _load(amendment_id)
+    # With conflicts, the proposer sends the whole text resolved against the new version.
+    resolved_text = ResolveConflictsForm().resolved_text.data or None
+    return _act(
+        amendment,
+        lambda: services.rebase(amendment, current_user, resolved_text),
+        gettext("Your proposal is now based on the version in force."),
+    )
+
+
+@bp.route("/amendments/<int:amendment_id>/revise", methods=["POST"])
+def revise(amendment_id: int):
+    amendment = _load(amendment_id)
+    if not ActionForm().validate_on_submit():
+        return _amendment_page(amendment, gettext("The form expired; try again.")), 400
+    try:
+        draft = services.revise(amendment, current_user)
+    except REFUSED as error:
+        db.session.rollback()
+        return _amendment_page(amendment, str(error)), 400
+    db.session.commit()
+    flash(gettext("A new draft revises #%(number)s; edit it, then submit it.", number=amendment.id))
+    return redirect(url_for(".edit", amendment_id=draft.id))
+
+
+def _act(amendment: Amendment, action, done: str, submit_form=None):
+    """Run one service; commit and go back to the page, or show why nothing changed."""
+    if submit_form is None and not ActionForm().validate_on_submit():
+        return _amendment_page(amendment, gettext("The form expired; try again.")), 400
+    try:
+        action()
+    except REFUSED as error:
+        db.session.rollback()
+        return _amendment_page(amendment, str(error), submit_form), 400
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".show", amendment_id=amendment.id))
