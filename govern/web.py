@@ -13,6 +13,7 @@ from flask_babel import (
 )
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from govern.extensions import db, login_manager
 
@@ -58,7 +59,16 @@ def _error_page(error: HTTPException, message: str | None = None):
     return render_template("error.html", code=error.code, message=message), error.code
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a URL: a larger number is no row of ours, a 404 and never a query
+    (SQLite's driver overflows past 2**63, PostgreSQL's INTEGER past 2**31 - 1)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
     app.jinja_env.add_extension("jinja2.ext.do")
     login_manager.login_message = lazy_gettext("Please sign in to see this page.")

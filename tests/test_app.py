@@ -202,3 +202,17 @@ def test_an_unexpected_error_gets_a_clear_page_and_changes_nothing(app, client):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/members/99999999999999999999999",
+        "/admin/members/2147483648",
+        "/admin/members/0",
+        "/amendments/99999999999999999999999",
+        "/amendments/2147483648/edit",
+    ],
+)
+def test_an_id_no_row_can_have_is_a_404_not_an_error(admin_client, path):
+    assert admin_client.get(path).status_code == 404

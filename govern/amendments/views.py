@@ -141,7 +141,7 @@ def new(slug: str):
     return _form_page(form, document, base.text, None)
 
 
-@bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
+@bp.route("/amendments/<id:amendment_id>/edit", methods=["GET", "POST"])
 def edit(amendment_id: int):
     amendment = _load(amendment_id)
     if amendment.proposer_id != current_user.id:
@@ -193,7 +193,7 @@ def _form_page(form, document, base_text, amendment, error=None):
 # The amendment page -----------------------------------------------------------------------
 
 
-@bp.route("/amendments/<int:amendment_id>")
+@bp.route("/amendments/<id:amendment_id>")
 def show(amendment_id: int):
     return _amendment_page(_load(amendment_id))
 
@@ -259,7 +259,7 @@ def _permitted_actions(amendment: Amendment, status: services.BaseStatus) -> set
 # Actions ----------------------------------------------------------------------------------
 
 
-@bp.route("/amendments/<int:amendment_id>/submit", methods=["POST"])
+@bp.route("/amendments/<id:amendment_id>/submit", methods=["POST"])
 def submit(amendment_id: int):
     amendment = _load(amendment_id)
     form = SubmitAmendmentForm()
@@ -279,7 +279,7 @@ def submit(amendment_id: int):
     )
 
 
-@bp.route("/amendments/<int:amendment_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/amendments/<id:amendment_id>/withdraw", methods=["GET", "POST"])
 def withdraw(amendment_id: int):
     amendment = _load(amendment_id)
     if request.method == "GET":
@@ -295,7 +295,7 @@ def withdraw(amendment_id: int):
     )
 
 
-@bp.route("/amendments/<int:amendment_id>/acknowledge", methods=["POST"])
+@bp.route("/amendments/<id:amendment_id>/acknowledge", methods=["POST"])
 def acknowledge(amendment_id: int):
     amendment = _load(amendment_id)
     return _act(
@@ -305,7 +305,7 @@ def acknowledge(amendment_id: int):
     )
 
 
-@bp.route("/amendments/<int:amendment_id>/rebase", methods=["POST"])
+@bp.route("/amendments/<id:amendment_id>/rebase", methods=["POST"])
 def rebase(amendment_id: int):
     amendment = _load(amendment_id)
     # With conflicts, the proposer sends the whole text resolved against the new version.
@@ -317,7 +317,7 @@ def rebase(amendment_id: int):
     )
 
 
-@bp.route("/amendments/<int:amendment_id>/revise", methods=["POST"])
+@bp.route("/amendments/<id:amendment_id>/revise", methods=["POST"])
 def revise(amendment_id: int):
     amendment = _load(amendment_id)
     if not ActionForm().validate_on_submit():

@@ -38,7 +38,7 @@ def _load(member_id: int) -> Member:
     return db.session.get(Member, member_id) or abort(404)
 
 
-@bp.route("/<int:member_id>", methods=["GET", "POST"])
+@bp.route("/<id:member_id>", methods=["GET", "POST"])
 @admin_required
 def edit(member_id: int):
     member = _load(member_id)
@@ -93,7 +93,7 @@ def new():
     return render_template("members/new.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/<int:member_id>/invite", methods=["POST"])
+@bp.route("/<id:member_id>/invite", methods=["POST"])
 @admin_required
 def invite(member_id: int):
     member = _load(member_id)
