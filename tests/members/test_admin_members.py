@@ -40,7 +40,7 @@ ADMIN_ROUTES = [
 
 
 def test_the_matrix_covers_every_admin_route(app):
-    covered = {(method, url.replace("{id}", "<int:member_id>")) for method, url, *_ in ADMIN_ROUTES}
+    covered = {(method, url.replace("{id}", "<id:member_id>")) for method, url, *_ in ADMIN_ROUTES}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("members_admin."):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
