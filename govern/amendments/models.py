@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from govern import clock
 from govern.documents.models import Document, Version, procedure_of_snapshot
 from govern.extensions import db
+from govern.meetings.models import AgendaItem
 from govern.members.models import Member
 from govern.procedures.stages import Event, Procedure
 from govern.procedures.states import State
@@ -17,6 +18,7 @@ from govern.types import UTCDateTime
 TITLE_MAX = 200
 RATIONALE_MAX = 50_000
 NOTE_MAX = 500
+COMMENT_MAX = 20_000
 
 
 class TimelineEntry(StrEnum):
@@ -86,6 +88,13 @@ class Amendment(db.Model):
     events: Mapped[list["AmendmentEvent"]] = relationship(
         back_populates="amendment", order_by="(AmendmentEvent.at, AmendmentEvent.id)"
     )
+    # Its discussion slots; more than one only when the discussion was moved to another meeting.
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="amendment", order_by="AgendaItem.id"
+    )
+    comments: Mapped[list["Comment"]] = relationship(
+        back_populates="amendment", order_by="(Comment.created_at, Comment.id)"
+    )
 
     @property
     def procedure(self) -> Procedure:
@@ -131,3 +140,21 @@ class AmendmentEvent(db.Model):
 
     amendment: Mapped[Amendment] = relationship(back_populates="events")
     actor: Mapped[Member | None] = relationship()
+
+
+class Comment(db.Model):
+    """A member's written contribution to the discussion, in Markdown (rendered sanitized)."""
+
+    __tablename__ = "amendment_comments"
+    __table_args__ = (
+        Index("ix_amendment_comments_amendment_created", "amendment_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="comments")
+    author: Mapped[Member] = relationship()

@@ -23,6 +23,11 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        CheckConstraint(
+            "(attachment_filename IS NULL) = (attachment_text IS NULL) "
+            "AND (attachment_filename IS NULL) = (attachment_type IS NULL)",
+            name="attachment_complete",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +37,10 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # One text attachment, such as a meeting's .ics file.
+    attachment_filename: Mapped[str | None] = mapped_column(String(255))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
+    attachment_text: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -1,5 +1,6 @@
 """Queueing mail: rendered now, written to the outbox in the caller's transaction."""
 
+from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 
 from flask import current_app, render_template
@@ -10,8 +11,24 @@ from govern.extensions import db
 from govern.mail.models import OutboxMessage
 
 
-def queue_mail(recipient: str, subject: str, template: str, **context) -> OutboxMessage:
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    # A text type, with its parameters: "text/calendar; method=PUBLISH".
+    content_type: str
+    text: str
+
+
+def queue_mail(
+    recipient: str,
+    subject: str,
+    template: str,
+    attachment: Attachment | None = None,
+    **context,
+) -> OutboxMessage:
     """Render `templates/mail/<template>.txt` (and `.html` when it exists) into the outbox.
+
+    `attachment` is one text file to attach, such as a meeting's .ics.
 
     Nothing is sent here: the worker delivers after the caller's transaction commits,
     so a rolled-back action sends nothing.
@@ -34,5 +51,9 @@ def queue_mail(recipient: str, subject: str, template: str, **context) -> Outbox
         body_text=body_text,
         body_html=body_html,
     )
+    if attachment is not None:
+        message.attachment_filename = attachment.filename
+        message.attachment_type = attachment.content_type
+        message.attachment_text = attachment.text
     db.session.add(message)
     return message

@@ -44,6 +44,15 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
+    if message.attachment_filename:
+        # A text attachment typed like "text/calendar; method=PUBLISH".
+        subtype, *params = (part.strip() for part in message.attachment_type.split(";"))
+        email.add_attachment(
+            message.attachment_text,
+            subtype=subtype.removeprefix("text/"),
+            filename=message.attachment_filename,
+            params=dict(param.split("=", 1) for param in params),
+        )
     return email
 
 
