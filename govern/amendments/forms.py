@@ -56,3 +56,10 @@ class ResolveConflictsForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: carries only the CSRF token."""
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your comment"),
+        description=_l("Markdown: *emphasis*, **strong**, lists, links and quotes."),
+    )

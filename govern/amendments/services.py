@@ -409,7 +409,7 @@ def _check_base_in_force(amendment: Amendment) -> None:
 
 
 def _checked_title(title: str) -> str:
-    title = _plain(" ".join(title.split()), "title")
+    title = plain_or_refused(" ".join(title.split()), "title")
     if not title:
         raise AmendmentError(gettext("A proposal needs a title."), "title")
     if len(title) > TITLE_MAX:
@@ -430,12 +430,12 @@ def _checked_rationale(rationale: str) -> str:
             ),
             "rationale",
         )
-    return _plain(rationale, "rationale")
+    return plain_or_refused(rationale, "rationale")
 
 
 def _checked_text(text: str) -> str:
     limit = current_app.config["MAX_DOCUMENT_BYTES"]
-    size = len(_plain(text, "proposed_text").encode())
+    size = len(plain_or_refused(text, "proposed_text").encode())
     if size > limit:
         raise AmendmentError(
             gettext(
@@ -451,7 +451,7 @@ def _checked_text(text: str) -> str:
         raise AmendmentError(str(error), "proposed_text") from None
 
 
-def _plain(value: str, field: str) -> str:
+def plain_or_refused(value: str, field: str) -> str:
     """Refuse what no database stores as text: null characters, lone surrogates."""
     try:
         value.encode()

@@ -16,10 +16,12 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from govern.amendments import services
+from govern.amendments.comments import add_comment, render_comment, why_comments_are_closed
 from govern.amendments.forms import (
     ALL_RECEIVERS,
     ActionForm,
     AmendmentForm,
+    CommentForm,
     ResolveConflictsForm,
     SubmitAmendmentForm,
 )
@@ -198,7 +200,9 @@ def show(amendment_id: int):
     return _amendment_page(_load(amendment_id))
 
 
-def _amendment_page(amendment: Amendment, error: str | None = None, submit_form=None):
+def _amendment_page(
+    amendment: Amendment, error: str | None = None, submit_form=None, comment_form=None
+):
     if amendment.is_frozen:
         diff = diff_texts(amendment.frozen_base_text, amendment.frozen_text)
     else:
@@ -222,6 +226,9 @@ def _amendment_page(amendment: Amendment, error: str | None = None, submit_form=
             formdata=None, data={"resolved_text": status.in_force.text}
         ),
         action_form=ActionForm(),
+        comments=[(comment, render_comment(comment.body)) for comment in amendment.comments],
+        comments_closed=why_comments_are_closed(amendment),
+        comment_form=comment_form or CommentForm(formdata=None),
         error=error,
     )
 
@@ -344,3 +351,28 @@ def _act(amendment: Amendment, action, done: str, submit_form=None):
     db.session.commit()
     flash(done, "success")
     return redirect(url_for(".show", amendment_id=amendment.id))
+
+
+# The written discussion -------------------------------------------------------------------
+
+
+@bp.route("/amendments/<id:amendment_id>/comments", methods=["POST"])
+def comment(amendment_id: int):
+    amendment = _load(amendment_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _amendment_page(amendment, gettext("The form expired; try again.")), 400
+    try:
+        posted = add_comment(amendment, current_user, form.body.data or "")
+    except services.AmendmentError as error:
+        db.session.rollback()
+        if error.field == "body":
+            form.body.errors = [*form.body.errors, str(error)]
+            return _amendment_page(amendment, comment_form=form), 400
+        return _amendment_page(amendment, str(error), comment_form=form), 400
+    db.session.commit()
+    if posted is None:
+        flash(gettext("You had just posted this comment; it is there once."), "success")
+        return redirect(url_for(".show", amendment_id=amendment.id, _anchor="discussion-heading"))
+    flash(gettext("Your comment is posted."), "success")
+    return redirect(url_for(".show", amendment_id=amendment.id, _anchor=f"comment-{posted.id}"))
