@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from govern import cli
     from govern.amendments.views import bp as amendments_bp
     from govern.documents.views import bp as documents_bp
+    from govern.meetings.views import bp as meetings_bp
     from govern.members.admin_views import bp as members_admin_bp
     from govern.members.auth_views import bp as auth_bp
 
@@ -44,5 +45,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(members_admin_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(amendments_bp)
+    app.register_blueprint(meetings_bp)
     cli.init_app(app)
     return app

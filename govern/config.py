@@ -42,6 +42,8 @@ DEFAULTS: dict[str, object] = {
     # Per submitted address, from any number of clients: one member's password or mailbox.
     "SIGN_IN_ADDRESS_RATE_LIMIT": "10 per minute;50 per hour",
     "FORGOT_PASSWORD_ADDRESS_RATE_LIMIT": "5 per hour",
+    # Per member: the live redline preview asks once a pause in typing.
+    "PREVIEW_RATE_LIMIT": "120 per minute",
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
     "PROXY_FIX_X_FOR": 0,
     "RATELIMIT_STORAGE_URI": "memory://",

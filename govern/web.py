@@ -1,8 +1,9 @@
 """Wiring shared by every page: locale, time zone, template helpers, error pages."""
 
 from datetime import datetime
+from typing import TypeVar
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask_babel import (
     format_date,
     format_datetime,
@@ -18,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 from govern.extensions import db, login_manager
 
 bp = Blueprint("main", __name__)
+T = TypeVar("T")
 
 
 def select_locale() -> str:
@@ -59,12 +61,33 @@ def _error_page(error: HTTPException, message: str | None = None):
     return render_template("error.html", code=error.code, message=message), error.code
 
 
+# The largest id a row of ours can have (PostgreSQL's INTEGER); past 2**63 SQLite's
+# driver overflows instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
 class IdConverter(IntegerConverter):
-    """A database id in a URL: a larger number is no row of ours, a 404 and never a query
-    (SQLite's driver overflows past 2**63, PostgreSQL's INTEGER past 2**31 - 1)."""
+    """A database id in a URL: a larger number is no row of ours, a 404 and never a query."""
 
     def __init__(self, map, *args, **kwargs) -> None:
-        super().__init__(map, min=1, max=2**31 - 1)
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def get_by_id(model: type[T], value: int | None) -> T | None:
+    """The row with id `value` from a form, or None; never a query with an impossible id."""
+    if value is None or not 1 <= value <= MAX_ID:
+        return None
+    return db.session.get(model, value)
+
+
+# Past this, a page number is no page of ours: the offset would overflow the database's.
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """The `page` query argument of a paginated list; anything odd is page 1."""
+    number = request.args.get("page", 1, type=int)
+    return number if 1 <= number <= MAX_PAGE else 1
 
 
 def init_app(app: Flask) -> None:

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 
 from govern.extensions import db
 from govern.members.models import Member, MemberRole, Role, Standing
@@ -22,6 +22,22 @@ class AmendmentForm(FlaskForm):
     )
     preview = SubmitField(_l("Preview the redline"))
     save = SubmitField(_l("Save draft"))
+
+
+class SectionAmendmentForm(AmendmentForm):
+    """The draft with one section of the proposed text; the view puts it back in the whole."""
+
+    proposed_text = TextAreaField(
+        _l("Proposed text of this section"),
+        description=_l(
+            "This section as it would read with your change, from its heading to the next "
+            "heading. The rest of the document stays as it is. Empty the field to remove "
+            "the section."
+        ),
+    )
+    section = HiddenField()
+    # Of the section as the form showed it: saving refuses if it changed meanwhile.
+    fingerprint = HiddenField()
 
 
 class SubmitAmendmentForm(FlaskForm):

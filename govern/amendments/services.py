@@ -7,6 +7,7 @@ IllegalTransition or AmendmentError before changing anything.
 """
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from flask import current_app
 from flask_babel import gettext, ngettext
@@ -26,7 +27,10 @@ from govern.amendments.models import (
 from govern.documents.models import Document, Version, procedure_snapshot_json
 from govern.documents.services import DocumentError, human_size, normalize_text
 from govern.extensions import db
-from govern.mail.services import queue_mail
+from govern.mail.services import Attachment, queue_mail
+from govern.meetings import services as meetings
+from govern.meetings.calendar import meeting_ics
+from govern.meetings.models import AgendaItem, Meeting
 from govern.members.models import Member, Role
 from govern.procedures import catalog
 from govern.procedures.stages import Actor, Event
@@ -212,6 +216,42 @@ def revise(amendment: Amendment, actor: Member) -> Amendment:
     _record(amendment, actor, TimelineEntry.REVISED, state, state, f"Revised by #{draft.id}")
     db.session.flush()
     return draft
+
+
+def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -> AgendaItem:
+    """Give the amendment its discussion slot at a meeting to come, and tell every member
+    in good standing by mail, with the meeting attached for their calendars."""
+    to_state = _next(amendment, actor, Event.SCHEDULE_DISCUSSION)
+    if meeting.starts_at <= clock.now():
+        raise AmendmentError(
+            gettext("This meeting has started already; choose one that is still to come."),
+            "meeting",
+        )
+    # The state moves first: of two submissions at once, the second stops here, before
+    # it could add the same agenda item again.
+    _move(amendment, actor, Event.SCHEDULE_DISCUSSION, to_state)
+    title = gettext("Amendment #%(number)s: %(title)s", number=amendment.id, title=amendment.title)
+    item = meetings.add_agenda_item(meeting, title, amendment)
+    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
+    # Built once for all members: with thousands of them, per-member work adds up.
+    attachment = Attachment(
+        f"meeting-{meeting.id}.ics",
+        "text/calendar; method=PUBLISH",
+        meeting_ics(meeting, public_url),
+    )
+    zone = meetings.organization_zone()
+    subject = gettext("Discussion scheduled: %(title)s", title=amendment.title)
+    context = {
+        "meeting": meeting,
+        "attachment": attachment,
+        "time_zone": str(zone),
+        "local_times": meetings.describe_times(meeting, zone),
+        "utc_times": meetings.describe_times(meeting, UTC),
+    }
+    for member in meetings.members_in_good_standing():
+        _mail(member, subject, "discussion_scheduled", amendment, **context)
+    db.session.flush()
+    return item
 
 
 # Stale bases -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from govern.members.forms import (
 from govern.members.models import Member, Role, Standing, TokenPurpose
 from govern.members.permissions import admin_required
 from govern.members.roll import ImportReport, RollFileError, apply_roll, check_roll, decode
+from govern.web import page_number
 
 bp = Blueprint("members_admin", __name__, url_prefix="/admin/members")
 
@@ -28,7 +29,7 @@ def index():
     query = request.args.get("q", "").strip()[:200]
     standing = request.args.get("standing", "")
     statement = services.search_members(query, standing)
-    page = db.paginate(statement, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(statement, page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template(
         "members/index.html", page=page, query=query, standing=standing, action_form=ActionForm()
     )

@@ -128,10 +128,28 @@ def test_a_receiver_sees_the_submission_in_the_inbox_and_acknowledges_it(
     response = client.post(f"/amendments/{submitted.id}/acknowledge")
     assert response.status_code == 302
     assert reloaded(submitted).state == State.ACKNOWLEDGED
-    assert "Patience" not in client.get("/amendments/inbox").get_data(as_text=True)
+    inbox = client.get("/amendments/inbox").get_data(as_text=True)
+    # Now it waits for its discussion slot, which any receiver may schedule.
+    assert f"/amendments/{submitted.id}/acknowledge" not in inbox
+    waiting = inbox[inbox.index("Waiting for a discussion slot") :]
+    assert "Patience" in waiting and f"/amendments/{submitted.id}/schedule" in waiting
     page = client.get(f"/amendments/{submitted.id}").get_data(as_text=True)
     assert "Acknowledge" in page  # the timeline entry
     assert f"/amendments/{submitted.id}/acknowledge" not in page
+
+
+def test_the_inbox_lists_no_discussion_to_schedule_when_the_procedure_has_none(
+    client, document, proposer, receiver, admin, sign_in
+):
+    services.set_procedure(document, "membership-vote", admin)
+    amendment = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
+    services.submit(amendment, proposer)
+    services.acknowledge(amendment, receiver)
+    db.session.commit()
+    sign_in(receiver)
+    inbox = client.get("/amendments/inbox").get_data(as_text=True)
+    assert "Patience" not in inbox
+    assert "No acknowledged proposal is waiting for its discussion." in inbox
 
 
 def test_a_non_receiver_gets_403_on_the_inbox(client, submitted, make_member, sign_in):

@@ -1,0 +1,221 @@
+"""Planning meetings and their agendas.
+
+Like the amendment services, these check the actor and the input, change the models and
+flush; none commits. Refused input raises MeetingError before anything changes.
+"""
+
+import secrets
+from datetime import UTC, date, datetime, time, tzinfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from flask import current_app
+from flask_babel import get_locale, gettext
+from sqlalchemy import func, select
+
+from govern import clock
+from govern.extensions import db
+from govern.meetings.models import (
+    ITEM_TITLE_MAX,
+    LINK_MAX,
+    MEETING_TITLE_MAX,
+    PLACE_MAX,
+    AgendaItem,
+    Meeting,
+    MeetingKind,
+)
+from govern.members.models import Member, Role, Standing
+
+
+class MeetingError(ValueError):
+    """A meeting the actor may not plan, or input that cannot be accepted.
+
+    `field` names the input the message belongs to (`title`, `starts_at`, `ends_at`,
+    `place`, `online_link`), when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def create_meeting(
+    actor: Member,
+    title: str,
+    kind: MeetingKind | str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    online_link: str,
+) -> Meeting:
+    """Plan a meeting; `starts_at` and `ends_at` are aware datetimes (stored in UTC)."""
+    if not (actor.has_role(Role.RECEIVER) or actor.has_role(Role.CHAIR)) or not actor.is_eligible:
+        raise MeetingError(gettext("Only a receiver or a chair in good standing plans meetings."))
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValueError("naive datetime given; meetings take aware datetimes")
+    meeting = Meeting(
+        title=_checked_title(title),
+        kind=MeetingKind(kind),
+        starts_at=_checked_start(starts_at),
+        ends_at=_checked_end(starts_at, ends_at),
+        place=_checked_line(place, PLACE_MAX, "place"),
+        online_link=_checked_link(online_link),
+        uid=new_uid(),
+        created_by=actor,
+    )
+    if not meeting.place and not meeting.online_link:
+        raise MeetingError(
+            gettext("Say where the meeting takes place: a place, an online link or both."),
+            "place",
+        )
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def add_agenda_item(meeting: Meeting, title: str, amendment=None) -> AgendaItem:
+    """Append an item to the meeting's agenda, after the last one."""
+    # Locks the meeting on PostgreSQL, so two items added at once get two positions.
+    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+    last = db.session.scalar(
+        select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)
+    )
+    item = AgendaItem(
+        meeting=meeting,
+        position=(last or 0) + 1,
+        title=title[:ITEM_TITLE_MAX],
+        amendment=amendment,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def upcoming_meetings() -> list[Meeting]:
+    statement = select(Meeting).where(Meeting.starts_at > clock.now()).order_by(Meeting.starts_at)
+    return list(db.session.scalars(statement))
+
+
+def members_in_good_standing() -> list[Member]:
+    statement = select(Member).where(Member.standing == Standing.ACTIVE).order_by(Member.id)
+    return list(db.session.scalars(statement))
+
+
+def count_members_in_good_standing() -> int:
+    statement = select(func.count()).where(Member.standing == Standing.ACTIVE)
+    return db.session.scalar(statement.select_from(Member))
+
+
+def new_uid() -> str:
+    """A calendar UID no other meeting, here or elsewhere, has: `meeting-<random>@<host>`."""
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+    return f"meeting-{secrets.token_hex(12)}@{host}"
+
+
+# Time zones ------------------------------------------------------------------------------
+
+
+def organization_zone() -> tzinfo:
+    return ZoneInfo(current_app.config["ORGANIZATION_TIMEZONE"])
+
+
+def organization_datetime(day: date | None, at: time | None, field: str) -> datetime:
+    """The moment a wall-clock time in the organization's time zone names, in UTC.
+
+    A time the clocks skip (spring forward) or pass twice (fall back) names no single
+    moment, so it is refused rather than guessed.
+    """
+    if day is None:
+        raise MeetingError(gettext("Give the meeting's date."), "day")
+    if at is None:
+        raise MeetingError(gettext("Give the time."), field)
+    zone = organization_zone()
+    wall = datetime.combine(day, at.replace(tzinfo=None))
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    try:
+        at_utc = first.astimezone(UTC)
+    except OverflowError:  # the first or the last hours of the calendar
+        raise MeetingError(gettext("Give a date in the years to come."), "day") from None
+    if first.utcoffset() != second.utcoffset():
+        arguments = {"time": at.strftime("%H:%M"), "zone": str(zone)}
+        if at_utc.astimezone(zone).replace(tzinfo=None) != wall:
+            message = gettext(
+                "%(time)s does not exist on that day in %(zone)s: the clocks skip it when "
+                "daylight saving time starts. Choose another time.",
+                **arguments,
+            )
+        else:
+            message = gettext(
+                "%(time)s happens twice on that day in %(zone)s, when daylight saving time "
+                "ends. Choose another time, so that nobody comes an hour early or late.",
+                **arguments,
+            )
+        raise MeetingError(message, field)
+    return at_utc
+
+
+def describe_times(meeting: Meeting, zone: tzinfo) -> str:
+    """When the meeting runs, read in `zone`: "Tuesday, March 10, 2026, 7:00 PM – 9:00 PM"."""
+    locale = get_locale()
+    starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    start_day = babel_dates.format_date(starts, "full", locale=locale)
+    start_time = babel_dates.format_time(starts, "short", tzinfo=zone, locale=locale)
+    end_time = babel_dates.format_time(ends, "short", tzinfo=zone, locale=locale)
+    if starts.date() == ends.date():
+        return f"{start_day}, {start_time} – {end_time}"
+    end_day = babel_dates.format_date(ends, "full", locale=locale)
+    return f"{start_day}, {start_time} – {end_day}, {end_time}"
+
+
+def is_web_link(link: str) -> bool:
+    parts = urlsplit(link)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# Checks ----------------------------------------------------------------------------------
+
+
+def _checked_title(title: str) -> str:
+    title = _checked_line(title, MEETING_TITLE_MAX, "title")
+    if not title:
+        raise MeetingError(gettext("A meeting needs a title."), "title")
+    return title
+
+
+def _checked_start(starts_at: datetime) -> datetime:
+    if starts_at <= clock.now():
+        raise MeetingError(gettext("The meeting must start in the future."), "starts_at")
+    return starts_at.astimezone(UTC)
+
+
+def _checked_end(starts_at: datetime, ends_at: datetime) -> datetime:
+    if ends_at <= starts_at:
+        raise MeetingError(gettext("The meeting must end after it starts."), "ends_at")
+    return ends_at.astimezone(UTC)
+
+
+def _checked_link(link: str) -> str:
+    link = _checked_line(link, LINK_MAX, "online_link")
+    if link and (" " in link or not is_web_link(link)):
+        raise MeetingError(
+            gettext("The online link must be a web address starting with https:// or http://."),
+            "online_link",
+        )
+    return link
+
+
+def _checked_line(value: str, limit: int, field: str) -> str:
+    """One line of text, spaces collapsed; control characters and lone surrogates refused."""
+    value = " ".join((value or "").split())
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise MeetingError(
+            gettext("The text contains characters that are not valid."), field
+        ) from None
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise MeetingError(gettext("The text contains characters that are not valid."), field)
+    if len(value) > limit:
+        raise MeetingError(gettext("This is longer than %(max)s characters.", max=limit), field)
+    return value
