@@ -4,8 +4,6 @@ Comments are open from submission until the first vote starts (SCORE: "written c
 are possible before the meeting"); after that they stay readable. Only members see them.
 """
 
-from datetime import timedelta
-
 import nh3
 from flask_babel import gettext
 from markdown_it import MarkdownIt
@@ -14,14 +12,12 @@ from sqlalchemy import select
 
 from govern import clock
 from govern.amendments.models import COMMENT_MAX, Amendment, Comment
-from govern.amendments.services import AmendmentError, plain_or_refused
+from govern.amendments.services import REPEAT_WINDOW, AmendmentError, plain_or_refused
 from govern.documents.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from govern.extensions import db
 from govern.members.models import Member
 from govern.procedures.states import State, has_voting_started, is_final
 
-# A second identical comment this soon after the first is a double click, not a new comment.
-REPEAT_WINDOW = timedelta(minutes=2)
 # Headings would compete with the page's own; their text stays, as a paragraph.
 COMMENT_TAGS = ALLOWED_TAGS - {f"h{level}" for level in range(1, 7)}
 

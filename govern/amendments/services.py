@@ -7,7 +7,7 @@ IllegalTransition or AmendmentError before changing anything.
 """
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from flask import current_app
 from flask_babel import gettext, ngettext
@@ -41,6 +41,9 @@ from govern.procedures.states import (
     is_final,
     next_state,
 )
+
+# The same thing saved again this soon is a double click, not a second one.
+REPEAT_WINDOW = timedelta(minutes=2)
 
 
 class AmendmentError(ValueError):
@@ -76,18 +79,42 @@ def set_procedure(document: Document, key: str, actor: Member, **settings: objec
 def start_draft(
     member: Member, document: Document, title: str, rationale: str, proposed_text: str
 ) -> Amendment:
-    """A private draft against the version in force; it may still equal that version."""
+    """A private draft against the version in force; it may still equal that version.
+
+    The same draft saved twice in a row (a double click) is one draft: the first is returned.
+    """
     _check_can_propose(member)
     base = document.version_in_force()
     if base is None:
         raise AmendmentError(gettext("This document has no version in force to amend yet."))
+    title = _checked_title(title)
+    rationale = _checked_rationale(rationale)
+    proposed_text = _checked_text(proposed_text)
+    repeated = db.session.scalar(
+        select(Amendment)
+        .where(
+            Amendment.proposer_id == member.id,
+            Amendment.base_version_id == base.id,
+            Amendment.state == State.DRAFT,
+            Amendment.created_at > clock.now() - REPEAT_WINDOW,
+            Amendment.title == title,
+        )
+        .order_by(Amendment.id.desc())
+        .limit(1)
+    )
+    if (
+        repeated is not None
+        and repeated.rationale == rationale
+        and repeated.proposed_text == proposed_text
+    ):
+        return repeated
     amendment = Amendment(
         document=document,
         base_version=base,
         proposer=member,
-        title=_checked_title(title),
-        rationale=_checked_rationale(rationale),
-        proposed_text=_checked_text(proposed_text),
+        title=title,
+        rationale=rationale,
+        proposed_text=proposed_text,
         state=State.DRAFT,
     )
     db.session.add(amendment)
@@ -290,21 +317,31 @@ def rebase(amendment: Amendment, actor: Member, resolved_text: str | None = None
     by giving the whole text against the new version (`resolved_text`).
     """
     _check_proposer(amendment, actor, gettext("Only its proposer can update a proposal's base."))
-    if amendment.is_frozen:
-        raise AmendmentError(
-            gettext("Voting on this proposal has started: the text voted on cannot change.")
-        )
-    if is_final(amendment.state) or has_voting_started(amendment.state):
+    if is_final(amendment.state):
         raise AmendmentError(
             gettext("This proposal is closed; revise and resubmit it to change it.")
+        )
+    if amendment.is_frozen or has_voting_started(amendment.state):
+        raise AmendmentError(
+            gettext("Voting on this proposal has started: the text voted on cannot change.")
         )
     status = base_status(amendment)
     if not status.is_stale:
         raise AmendmentError(gettext("The proposal is already based on the version in force."))
-    if resolved_text is not None:
-        text = _checked_text(resolved_text)
-    elif status.merge.is_clean:
+    if status.merge.is_clean:
+        # The merged text and nothing else: rebasing is no way to rewrite a submitted proposal.
+        if resolved_text is not None:
+            raise AmendmentError(
+                gettext(
+                    "The proposal merges cleanly onto version %(number)s: confirm the "
+                    "carried-over text as it is.",
+                    number=status.in_force.number,
+                ),
+                "proposed_text",
+            )
         text = status.merge.text
+    elif resolved_text is not None:
+        text = _checked_text(resolved_text)
     else:
         raise AmendmentError(
             ngettext(

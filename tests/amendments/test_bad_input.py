@@ -211,6 +211,23 @@ def test_a_double_click_acts_once_and_says_why_the_second_did_nothing(
     assert database() == after_first
 
 
+def test_saving_a_new_draft_twice_in_a_row_makes_one_draft(client, document, proposer, sign_in):
+    sign_in(proposer)
+    data = {"title": "Patience", "rationale": "Because.", "proposed_text": PROPOSED}
+    first = client.post("/documents/coc/amendments/new", data={**data, "save": "Save draft"})
+    second = client.post("/documents/coc/amendments/new", data={**data, "save": "Save draft"})
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
+    assert len(database()["amendments"]) == 1
+
+
+def test_the_same_draft_saved_again_later_is_a_second_draft(document, proposer, clock):
+    first = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
+    assert services.start_draft(proposer, document, "Patience", "Because.", PROPOSED) is first
+    clock.advance(minutes=3)
+    assert services.start_draft(proposer, document, "Patience", "Because.", PROPOSED) is not first
+
+
 def test_a_receiver_on_a_stale_page_is_told_another_acknowledged_and_nothing_repeats(
     client, app, submitted, receivers, sign_in
 ):

@@ -10,7 +10,7 @@ One test per route: it builds an amendment in each state, tries the route as eac
 on each, and lists every cell of the route's actor x state table that went wrong. (A
 test per cell would build an app and a database per cell: minutes instead of seconds.)
 
-A new route is one more row, and its rule: see "Rows still to come" below ROUTES.
+A new route is one more row in ROUTES, and its rule.
 """
 
 import re
@@ -26,11 +26,12 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import generate_password_hash
 
 from govern.amendments import services
-from govern.amendments.models import Amendment, AmendmentEvent
+from govern.amendments.models import Amendment, AmendmentEvent, Comment
 from govern.documents import services as documents
 from govern.documents.models import Document, Version
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
+from govern.meetings.models import AgendaItem
 from govern.members.models import Member
 from govern.procedures.states import STATE_LABELS, State
 from tests.amendments.conftest import PROPOSED, V1
@@ -163,7 +164,7 @@ def edit_form_rule(actor: Actor, state: State) -> Outcome:
 
 def edit_rule(actor: Actor, state: State) -> Outcome:
     outcome = edit_form_rule(actor, state)
-    return done(title=EDITED_TITLE) if outcome.status == 200 else outcome
+    return done(title=EDITED_TITLE, rationale=RATIONALE) if outcome.status == 200 else outcome
 
 
 def show_rule(actor: Actor, state: State) -> Outcome:
@@ -207,10 +208,10 @@ def acknowledge_rule(actor: Actor, state: State) -> Outcome:
 def rebase_rule(actor: Actor, state: State) -> Outcome:
     if actor not in PROPOSERS:
         return refused("Only its proposer can update a proposal's base.")
+    if state in (State.WITHDRAWN, State.FAILED):
+        return refused("This proposal is closed; revise and resubmit it to change it.")
     if state in VOTED_ON:
         return refused("Voting on this proposal has started: the text voted on cannot change.")
-    if state == State.WITHDRAWN:
-        return refused("This proposal is closed; revise and resubmit it to change it.")
     return done(base=2, proposed_text=CARRIED_OVER)
 
 
@@ -225,6 +226,43 @@ def revise_rule(actor: Actor, state: State) -> Outcome:
         )
     # A new draft; the old proposal's timeline says "revised".
     return done(r"/amendments/\d+/edit$", amendments=1, is_revised=True)
+
+
+def schedule_form_rule(actor: Actor, state: State) -> Outcome:
+    if actor != Actor.RECEIVER:
+        return FORBIDDEN
+    if state != State.ACKNOWLEDGED:
+        return refused(cannot("Schedule the discussion", state))
+    return page("Schedule the discussion of amendment #")
+
+
+def schedule_rule(actor: Actor, state: State) -> Outcome:
+    outcome = schedule_form_rule(actor, state)
+    if outcome.status != 200:
+        return outcome
+    # Every member in good standing is told: the member, the proposer, the receiver, the admin.
+    return done(state=State.DISCUSSION_SCHEDULED, mails=4, agenda_items=1)
+
+
+def comment_rule(actor: Actor, state: State) -> Outcome:
+    if actor in NOT_IN_GOOD_STANDING:
+        return refused("Only a member in good standing can comment.")
+    if state == State.DRAFT:
+        return refused("A draft is private: it can be discussed once it is submitted.")
+    if state in (State.FAILED, State.WITHDRAWN):
+        return refused("This proposal is closed, and so is its written discussion.")
+    if state == State.MEETING_VOTE_OPEN:
+        return refused("The written discussion closed when voting started.")
+    return done(r"/amendments/{id}#comment-\d+$", events=0, comments=1)
+
+
+def preview_rule(actor: Actor, state: State) -> Outcome:
+    if actor not in PROPOSERS:
+        return FORBIDDEN
+    if state != State.DRAFT:
+        return refused("Only a draft can be edited")
+    # The redline of the text typed, saved nowhere.
+    return page("Smile.")
 
 
 # The routes ------------------------------------------------------------------------------
@@ -309,12 +347,38 @@ ROUTES = [
         revise_rule,
         offered='action="/amendments/{id}/revise"',
     ),
+    Route("schedule-form", "GET", "/amendments/{id}/schedule", schedule_form_rule),
+    Route(
+        "schedule",
+        "POST",
+        "/amendments/{id}/schedule",
+        schedule_rule,
+        data={
+            "where": "new",
+            "title": "Discussion of patience",
+            "day": "2026-03-20",
+            "start_time": "18:00",
+            "end_time": "20:00",
+            "place": "Union hall",
+        },
+        offered='href="/amendments/{id}/schedule"',
+    ),
+    Route(
+        "comment",
+        "POST",
+        "/amendments/{id}/comments",
+        comment_rule,
+        data={"body": "Patience is *earned*."},
+        offered='action="/amendments/{id}/comments"',
+    ),
+    Route(
+        "preview",
+        "POST",
+        "/amendments/{id}/preview",
+        preview_rule,
+        data={"title": "Patience", "rationale": RATIONALE, "proposed_text": PROPOSED + "Smile.\n"},
+    ),
 ]
-# Rows still to come, each with a rule above (and, for what a route adds, a count in
-# `snapshot`: comments, agenda items):
-#   Route("schedule", "POST", "/amendments/{id}/schedule", schedule_rule, data={...}),
-#   Route("comment", "POST", "/amendments/{id}/comments", comment_rule, data={"body": "..."}),
-#   Route("preview", "POST", "<the preview URL>", preview_rule, ANY_STATE, data={...}),
 
 
 def expected(route: Route, actor: Actor, state: State) -> Outcome:
@@ -357,11 +421,15 @@ def _templates_compiled_once(app):
 class World:
     document: Document
     members: dict[Actor, Member]
+    made: int = 0
 
     def amendment_in(self, state: State) -> Amendment:
         """Through the services as far as they go; further on, as the meeting would set it."""
         proposer, receiver = self.members[Actor.PROPOSER], self.members[Actor.RECEIVER]
-        amendment = services.start_draft(proposer, self.document, title(state), RATIONALE, PROPOSED)
+        # Each its own rationale: the same draft saved twice in a row would be one draft.
+        self.made += 1
+        rationale = f"{RATIONALE} ({self.made})"
+        amendment = services.start_draft(proposer, self.document, title(state), rationale, PROPOSED)
         if state != State.DRAFT:
             services.submit(amendment, proposer)
         if state == State.WITHDRAWN:
@@ -427,6 +495,14 @@ def snapshot(amendment_id: int) -> dict:
             .label("events"),
             select(func.count()).select_from(OutboxMessage).scalar_subquery().label("mails"),
             select(func.count()).select_from(other).scalar_subquery().label("amendments"),
+            select(func.count())
+            .where(Comment.amendment_id == Amendment.id)
+            .scalar_subquery()
+            .label("comments"),
+            select(func.count())
+            .where(AgendaItem.amendment_id == Amendment.id)
+            .scalar_subquery()
+            .label("agenda_items"),
         )
         .join(Version, Version.id == Amendment.base_version_id)
         .where(Amendment.id == amendment_id)

@@ -103,3 +103,26 @@ def test_a_revision_of_an_old_proposal_starts_stale_and_is_rebased(draft, docume
     assert services.base_status(revision).is_stale
     services.rebase(revision, revision.proposer)
     assert revision.base_version.number == 2
+
+
+def test_a_clean_rebase_takes_the_merged_text_and_no_other(draft, document, clock):
+    services.submit(draft, draft.proposer)
+    db.session.commit()
+    new_version(document, clock, V2_ELSEWHERE)
+    rewritten = V2_ELSEWHERE.replace("No harassment.", "Anything goes.")
+    with pytest.raises(AmendmentError, match="merges cleanly onto version 2"):
+        services.rebase(draft, draft.proposer, resolved_text=rewritten)
+    db.session.rollback()
+    assert draft.base_version.number == 1 and draft.proposed_text == PROPOSED
+
+
+@pytest.mark.parametrize("state", [State.FAILED, State.WITHDRAWN])
+def test_a_closed_proposal_is_not_rebased_and_is_told_so(draft, document, clock, state):
+    services.submit(draft, draft.proposer)
+    draft.state = state
+    if state == State.FAILED:
+        draft.freeze()
+    db.session.commit()
+    new_version(document, clock, V2_ELSEWHERE)
+    with pytest.raises(AmendmentError, match="This proposal is closed; revise and resubmit"):
+        services.rebase(draft, draft.proposer)
