@@ -326,3 +326,16 @@ def test_the_proposer_resolves_conflicts_by_giving_the_text(
     assert response.status_code == 302
     draft = reloaded(draft)
     assert draft.base_version.number == 2 and draft.proposed_text == resolved
+
+
+def test_the_document_page_leads_members_to_propose_an_amendment(
+    client, document, proposer, make_member, sign_in
+):
+    propose = 'href="/documents/coc/amendments/new"'
+    assert propose not in client.get("/documents/coc").get_data(as_text=True)
+    sign_in(make_member(standing="suspended"))
+    page = client.get("/documents/coc").get_data(as_text=True)
+    assert propose not in page and 'href="/amendments/?document=coc"' in page
+    client.post("/auth/sign-out")
+    sign_in(proposer)
+    assert propose in client.get("/documents/coc").get_data(as_text=True)

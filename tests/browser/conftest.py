@@ -108,9 +108,9 @@ def admin_account(live_app):
     return "admin@example.org"
 
 
-def sign_in(page, email: str) -> None:
+def sign_in(page, email: str, name: str = "Ada Admin") -> None:
     page.goto("/auth/sign-in")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as Ada Admin")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
