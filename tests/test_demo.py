@@ -2,14 +2,27 @@
 
 from sqlalchemy import func, select
 
+from govern.amendments.models import Amendment, Comment
 from govern.documents import services
 from govern.documents.models import Document, Version
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
+from govern.meetings.models import AgendaItem, Meeting
 from govern.members.models import Member, MemberChange, MemberRole
 from govern.members.services import authenticate
 
-COUNTED = (Member, MemberRole, MemberChange, Document, Version, OutboxMessage)
+COUNTED = (
+    Member,
+    MemberRole,
+    MemberChange,
+    Document,
+    Version,
+    OutboxMessage,
+    Amendment,
+    Comment,
+    Meeting,
+    AgendaItem,
+)
 
 
 def row_counts() -> dict[str, int]:
@@ -60,3 +73,17 @@ def test_demo_refuses_to_run_outside_development_unless_forced(app):
     forced = app.test_cli_runner().invoke(args=["demo", "--force"])
     assert forced.exit_code == 0, forced.output
     assert row_counts()["Document"] == 1
+
+
+def test_demo_has_a_proposal_scheduled_for_discussion_with_a_comment(app, client):
+    run_demo(app)
+    db.session.rollback()
+    proposal = db.session.scalars(select(Amendment)).one()
+    assert proposal.state == "discussion_scheduled"
+    assert proposal.agenda_items[0].meeting.title == "Monthly general meeting"
+    assert len(proposal.comments) == 1
+    client.post("/auth/sign-in", data={"email": "member@example.org", "password": "demo-member"})
+    page = client.get(f"/amendments/{proposal.id}").get_data(as_text=True)
+    assert "Say oops when you hurt someone" in page and "<ins>" in page
+    assert "Monthly general meeting" in page
+    assert "<strong>who</strong>" in page

@@ -1,14 +1,21 @@
-"""The demo organization: a few members and a code of conduct with three versions."""
+"""The demo organization: a few members, a code of conduct with three versions, and a
+proposal to amend it on its way to the next meeting."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from govern import clock
+from govern.amendments import services as amendments
+from govern.amendments.comments import add_comment
+from govern.amendments.models import Amendment
 from govern.documents import services as documents
 from govern.documents.models import TextFormat
 from govern.extensions import db
+from govern.meetings import services as meetings
+from govern.meetings.models import MeetingKind
 from govern.members import services as members
 from govern.members.models import Member, MemberRole, Role, Standing
 
@@ -33,6 +40,17 @@ VERSIONS = [
     ),
     ("coc_v3.md", date(2025, 6, 20), "Progressive stack; personal information; revision process."),
 ]
+
+
+PROPOSAL_TITLE = "Say oops when you hurt someone"
+PROPOSAL_RATIONALE = (
+    "SCORE's code asks us to acknowledge harm on the spot. Ours says nothing about it, "
+    "so people do not know what is expected."
+)
+OOPS = (
+    '\n\nWhen someone says "ouch", the person who hurt them says "oops", '
+    "acknowledges the harm and, when they are ready, repairs it."
+)
 
 
 def demo_password(email: str) -> str:
@@ -73,6 +91,8 @@ def load_demo() -> list[str]:
             format=TextFormat.MARKDOWN,
         )
     db.session.flush()
+    if db.session.scalar(select(Amendment).where(Amendment.title == PROPOSAL_TITLE)) is None:
+        _propose_and_schedule()
     lines = ["Demo organization ready. Sign in at http://127.0.0.1:5000/auth/sign-in with:"]
     for name, email, roles, _standing in MEMBERS:
         role = ", ".join(sorted(roles)) or "member"
@@ -81,5 +101,37 @@ def load_demo() -> list[str]:
         f"Members in the roll: {db.session.scalar(select(db.func.count(Member.id)))}",
         "The demo Code of Conduct, with its three versions and their history:",
         "  http://127.0.0.1:5000/documents/code-of-conduct",
+        "A proposal to amend it, acknowledged and scheduled for the next meeting:",
+        "  http://127.0.0.1:5000/amendments/",
     ]
     return lines
+
+
+def _propose_and_schedule() -> None:
+    """Jun proposes a change, Rosa acknowledges it and puts it on the next meeting's agenda,
+    Mina comments: the mails go to the outbox like any others."""
+    jun = members.find_member_by_email("jun@example.org")
+    rosa = members.find_member_by_email("receiver@example.org")
+    mina = members.find_member_by_email("member@example.org")
+    document = documents.find_document("code-of-conduct")
+    text = document.version_in_force().text
+    paragraph = "Members listen to one another, speak to each other with respect, and assume good\n"
+    paragraph += "faith. We disagree about ideas, not about people's worth."
+    proposed = text.replace(paragraph, paragraph + OOPS)
+    proposal = amendments.start_draft(jun, document, PROPOSAL_TITLE, PROPOSAL_RATIONALE, proposed)
+    amendments.submit(proposal, jun)
+    amendments.acknowledge(proposal, rosa)
+    zone = meetings.organization_zone()
+    day = clock.now().astimezone(zone).date() + timedelta(days=7)
+    starts = datetime.combine(day, time(19, 0), zone)
+    meeting = meetings.create_meeting(
+        rosa,
+        "Monthly general meeting",
+        MeetingKind.REGULAR,
+        starts,
+        starts + timedelta(hours=2),
+        "Community room, 12 River Street",
+        "",
+    )
+    amendments.schedule_discussion(proposal, rosa, meeting)
+    add_comment(proposal, mina, "Yes. Could the notice also say **who** to talk to afterwards?")
