@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 from flask import g
@@ -133,9 +134,24 @@ def app_config(tmp_path) -> dict:
     return {"MAIL_DIRECTORY": str(tmp_path / "mail")}
 
 
+class TemplatesCompiledOnce(jinja2.BytecodeCache):
+    """Every test builds its own app; this spares each one compiling the same templates.
+    A template changed meanwhile has another checksum, so it is compiled afresh."""
+
+    compiled: dict[tuple[str, str], bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (bucket.key, bucket.checksum) in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key, bucket.checksum])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key, bucket.checksum] = bucket.bytecode_to_string()
+
+
 @pytest.fixture
 def app(database_url, app_config):
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **app_config})
+    app.jinja_env.bytecode_cache = TemplatesCompiledOnce()
 
     # The test holds one app context, which test-client requests reuse: without this,
     # `g` (where Flask-Login keeps the signed-in member) and loaded objects would carry

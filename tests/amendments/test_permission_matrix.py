@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import jinja2
 import pytest
 from markupsafe import escape
 from sqlalchemy import exists, func, select
@@ -392,29 +391,10 @@ def expected(route: Route, actor: Actor, state: State) -> Outcome:
 # The world: one member of each kind, and an amendment in each state -----------------------
 
 
-class TemplatesCompiledOnce(jinja2.BytecodeCache):
-    """Every test builds its own app; this spares each one compiling the same templates.
-    A template changed meanwhile has another checksum, so it is compiled afresh."""
-
-    compiled: dict[tuple[str, str], bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if (bucket.key, bucket.checksum) in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key, bucket.checksum])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.compiled[bucket.key, bucket.checksum] = bucket.bytecode_to_string()
-
-
 @pytest.fixture
 def app_config(app_config):
     # A crash is one wrong cell, a 500 as a member would see it, not the end of the test.
     return {**app_config, "PROPAGATE_EXCEPTIONS": False}
-
-
-@pytest.fixture(autouse=True)
-def _templates_compiled_once(app):
-    app.jinja_env.bytecode_cache = TemplatesCompiledOnce()
 
 
 @dataclass
