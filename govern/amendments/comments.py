@@ -8,21 +8,29 @@ import nh3
 from flask_babel import gettext
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
 
 from govern import clock
 from govern.amendments.models import COMMENT_MAX, Amendment, Comment
-from govern.amendments.services import REPEAT_WINDOW, AmendmentError, plain_or_refused
+from govern.amendments.services import (
+    AmendmentError,
+    checked_form_token,
+    flush_once,
+    made_by_form,
+    plain_or_refused,
+)
 from govern.documents.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from govern.extensions import db
 from govern.members.models import Member
 from govern.procedures.states import State, has_voting_started, is_final
 
-# Headings would compete with the page's own; their text stays, as a paragraph.
+# Headings would compete with the page's own, and images would load from anywhere: a
+# "# line" stays a paragraph, an image stays text. Raw HTML is shown as text.
 COMMENT_TAGS = ALLOWED_TAGS - {f"h{level}" for level in range(1, 7)}
-
-# Raw HTML in a comment is shown as text, never interpreted.
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+_markdown = (
+    MarkdownIt("commonmark", {"html": False})
+    .enable("strikethrough")
+    .disable(["heading", "lheading", "image"])
+)
 
 
 def why_comments_are_closed(amendment: Amendment) -> str | None:
@@ -36,8 +44,11 @@ def why_comments_are_closed(amendment: Amendment) -> str | None:
     return None
 
 
-def add_comment(amendment: Amendment, author: Member, body: str) -> Comment | None:
-    """The new comment; None when the same author just posted the same text (a double click)."""
+def add_comment(
+    amendment: Amendment, author: Member, body: str, form_token: str | None = None
+) -> Comment:
+    """The new comment. `form_token` comes from the comment form: the same form sent twice
+    (a double click, even two requests at once) posts one comment, returned to both."""
     if not author.is_eligible:
         raise AmendmentError(gettext("Only a member in good standing can comment."))
     closed = why_comments_are_closed(amendment)
@@ -55,26 +66,21 @@ def add_comment(amendment: Amendment, author: Member, body: str) -> Comment | No
             ),
             "body",
         )
-    if _is_repeat(amendment, author, body):
-        return None
-    comment = Comment(amendment=amendment, author=author, body=body, created_at=clock.now())
+    form_token = checked_form_token(form_token)
+    done = made_by_form(Comment, Comment.author_id, author, form_token)
+    if done is not None:
+        if done.body == body and done.amendment_id == amendment.id:
+            return done
+        form_token = None  # the same form, changed and sent again: a new comment
+    comment = Comment(
+        amendment=amendment,
+        author=author,
+        body=body,
+        created_at=clock.now(),
+        form_token=form_token,
+    )
     db.session.add(comment)
-    db.session.flush()
-    return comment
-
-
-def _is_repeat(amendment: Amendment, author: Member, body: str) -> bool:
-    latest = db.session.scalar(
-        select(Comment)
-        .where(Comment.amendment_id == amendment.id, Comment.author_id == author.id)
-        .order_by(Comment.created_at.desc(), Comment.id.desc())
-        .limit(1)
-    )
-    return (
-        latest is not None
-        and latest.body == body
-        and clock.now() - latest.created_at < REPEAT_WINDOW
-    )
+    return flush_once(comment, Comment.author_id, author)
 
 
 def render_comment(body: str) -> Markup:

@@ -1,3 +1,5 @@
+import secrets
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -9,8 +11,15 @@ from govern.members.models import Member, MemberRole, Role, Standing
 ALL_RECEIVERS = 0
 
 
+def new_form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class AmendmentForm(FlaskForm):
     """The draft's fields; the service checks them, so a message names what to fix."""
+
+    # Sent back with the form: the same form saved twice makes one draft.
+    form_token = HiddenField(default=new_form_token)
 
     title = StringField(_l("Title"))
     rationale = TextAreaField(
@@ -75,6 +84,8 @@ class ActionForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
+    # Sent back with the form: the same form posted twice makes one comment.
+    form_token = HiddenField(default=new_form_token)
     body = TextAreaField(
         _l("Your comment"),
         description=_l("Markdown: *emphasis*, **strong**, lists, links and quotes."),

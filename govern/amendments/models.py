@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern import clock
@@ -19,6 +19,7 @@ TITLE_MAX = 200
 RATIONALE_MAX = 50_000
 NOTE_MAX = 500
 COMMENT_MAX = 20_000
+FORM_TOKEN_MAX = 64
 
 
 class TimelineEntry(StrEnum):
@@ -53,6 +54,8 @@ class Amendment(db.Model):
         CheckConstraint("revises_id <> id", name="revises_another"),
         Index("ix_amendments_document_state", "document_id", "state"),
         Index("ix_amendments_state_updated", "state", "updated_at"),
+        # A form sent twice (a double click) makes one draft.
+        UniqueConstraint("proposer_id", "form_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +76,8 @@ class Amendment(db.Model):
     # Set when the first vote starts; the text voted on never changes afterwards.
     frozen_base_text: Mapped[str | None] = mapped_column(Text)
     frozen_text: Mapped[str | None] = mapped_column(Text)
+    # The random token of the form that started the draft; None when not from a form.
+    form_token: Mapped[str | None] = mapped_column(String(FORM_TOKEN_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
@@ -148,12 +153,15 @@ class Comment(db.Model):
     __tablename__ = "amendment_comments"
     __table_args__ = (
         Index("ix_amendment_comments_amendment_created", "amendment_id", "created_at"),
+        # A form sent twice (a double click) posts one comment.
+        UniqueConstraint("author_id", "form_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
+    form_token: Mapped[str | None] = mapped_column(String(FORM_TOKEN_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     amendment: Mapped[Amendment] = relationship(back_populates="comments")

@@ -6,22 +6,27 @@ action, its event and its mail land together or not at all. A refused action rai
 IllegalTransition or AmendmentError before changing anything.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC
+from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import InstrumentedAttribute, set_committed_value
 
 from govern import clock
 from govern.amendments.merge import MergeResult, merge_texts
 from govern.amendments.models import (
+    FORM_TOKEN_MAX,
     NOTE_MAX,
     RATIONALE_MAX,
     TITLE_MAX,
     Amendment,
     AmendmentEvent,
+    Comment,
     TimelineEntry,
 )
 from govern.documents.models import Document, Version, procedure_snapshot_json
@@ -41,9 +46,6 @@ from govern.procedures.states import (
     is_final,
     next_state,
 )
-
-# The same thing saved again this soon is a double click, not a second one.
-REPEAT_WINDOW = timedelta(minutes=2)
 
 
 class AmendmentError(ValueError):
@@ -77,50 +79,41 @@ def set_procedure(document: Document, key: str, actor: Member, **settings: objec
 
 
 def start_draft(
-    member: Member, document: Document, title: str, rationale: str, proposed_text: str
+    member: Member,
+    document: Document,
+    title: str,
+    rationale: str,
+    proposed_text: str,
+    form_token: str | None = None,
 ) -> Amendment:
     """A private draft against the version in force; it may still equal that version.
 
-    The same draft saved twice in a row (a double click) is one draft: the first is returned.
+    `form_token` comes from the draft form: the same form sent twice (a double click, even
+    two requests at once) makes one draft, and the second request gets the first's.
     """
     _check_can_propose(member)
     base = document.version_in_force()
     if base is None:
         raise AmendmentError(gettext("This document has no version in force to amend yet."))
-    title = _checked_title(title)
-    rationale = _checked_rationale(rationale)
-    proposed_text = _checked_text(proposed_text)
-    repeated = db.session.scalar(
-        select(Amendment)
-        .where(
-            Amendment.proposer_id == member.id,
-            Amendment.base_version_id == base.id,
-            Amendment.state == State.DRAFT,
-            Amendment.created_at > clock.now() - REPEAT_WINDOW,
-            Amendment.title == title,
-        )
-        .order_by(Amendment.id.desc())
-        .limit(1)
-    )
-    if (
-        repeated is not None
-        and repeated.rationale == rationale
-        and repeated.proposed_text == proposed_text
-    ):
-        return repeated
     amendment = Amendment(
         document=document,
         base_version=base,
         proposer=member,
-        title=title,
-        rationale=rationale,
-        proposed_text=proposed_text,
+        title=_checked_title(title),
+        rationale=_checked_rationale(rationale),
+        proposed_text=_checked_text(proposed_text),
         state=State.DRAFT,
+        form_token=checked_form_token(form_token),
     )
+    done = made_by_form(Amendment, Amendment.proposer_id, member, amendment.form_token)
+    if done is not None:
+        fields = ("title", "rationale", "proposed_text")
+        if all(getattr(done, name) == getattr(amendment, name) for name in fields):
+            return done
+        amendment.form_token = None  # the same form, changed and sent again: a new draft
     db.session.add(amendment)
     _record(amendment, member, TimelineEntry.STARTED, None, State.DRAFT)
-    db.session.flush()
-    return amendment
+    return flush_once(amendment, Amendment.proposer_id, member)
 
 
 def update_draft(
@@ -363,6 +356,39 @@ def rebase(amendment: Amendment, actor: Member, resolved_text: str | None = None
 
 
 # Helpers ---------------------------------------------------------------------------------
+
+
+R = TypeVar("R", Amendment, Comment)
+FORM_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{16,{FORM_TOKEN_MAX}}}")
+
+
+def flush_once(row: R, owner: InstrumentedAttribute, member: Member) -> R:
+    """Flush `row`; if the same form (its `form_token`) got there first, a double click whose
+    two requests ran at once, roll back and return the row the first one made."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        done = made_by_form(type(row), owner, member, row.form_token)
+        if done is None:
+            raise
+        return done
+    return row
+
+
+def checked_form_token(form_token: str | None) -> str | None:
+    """The form's token, or None for anything no form of ours sends (no protection then)."""
+    if form_token and FORM_TOKEN.fullmatch(form_token):
+        return form_token
+    return None
+
+
+def made_by_form(model: type[R], owner, member: Member, form_token: str | None) -> R | None:
+    if not form_token:
+        return None
+    return db.session.scalar(
+        select(model).where(owner == member.id, model.form_token == form_token)
+    )
 
 
 def _next(amendment: Amendment, actor: Member, event: Event) -> State:

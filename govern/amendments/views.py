@@ -149,7 +149,7 @@ def new(slug: str):
     if form.validate_on_submit() and form.save.data:
         try:
             fields = _form_fields(form, document, base.text)
-            amendment = services.start_draft(current_user, document, *fields)
+            amendment = services.start_draft(current_user, document, *fields, form.form_token.data)
         except REFUSED as error:
             db.session.rollback()
             return _form_page(form, document, base.text, base.text, None, section, error)
@@ -522,11 +522,10 @@ def _act(amendment: Amendment, action, done: str, submit_form=None):
 @bp.route("/amendments/<id:amendment_id>/comments", methods=["POST"])
 def comment(amendment_id: int):
     amendment = _load(amendment_id)
+    # CSRF is checked app-wide before this; the service checks the body.
     form = CommentForm()
-    if not form.validate_on_submit():
-        return _amendment_page(amendment, gettext("The form expired; try again.")), 400
     try:
-        posted = add_comment(amendment, current_user, form.body.data or "")
+        posted = add_comment(amendment, current_user, form.body.data or "", form.form_token.data)
     except services.AmendmentError as error:
         db.session.rollback()
         if error.field == "body":
@@ -534,8 +533,5 @@ def comment(amendment_id: int):
             return _amendment_page(amendment, comment_form=form), 400
         return _amendment_page(amendment, str(error), comment_form=form), 400
     db.session.commit()
-    if posted is None:
-        flash(gettext("You had just posted this comment; it is there once."), "success")
-        return redirect(url_for(".show", amendment_id=amendment.id, _anchor="discussion-heading"))
     flash(gettext("Your comment is posted."), "success")
     return redirect(url_for(".show", amendment_id=amendment.id, _anchor=f"comment-{posted.id}"))

@@ -45,13 +45,15 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
     if message.attachment_filename:
-        # A text attachment typed like "text/calendar; method=PUBLISH".
+        # A text attachment typed like "text/calendar; method=PUBLISH". Sent as bytes, so
+        # its line ends stay as written: an .ics needs CRLF (RFC 5545).
         subtype, *params = (part.strip() for part in message.attachment_type.split(";"))
         email.add_attachment(
-            message.attachment_text,
+            message.attachment_text.encode(),
+            maintype="text",
             subtype=subtype.removeprefix("text/"),
             filename=message.attachment_filename,
-            params=dict(param.split("=", 1) for param in params),
+            params={"charset": "utf-8", **dict(param.split("=", 1) for param in params)},
         )
     return email
 

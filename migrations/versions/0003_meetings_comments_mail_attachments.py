@@ -6,6 +6,8 @@ Create Date: 2026-11-22
 
 Meetings with their agenda (an amendment's discussion slot is an agenda item),
 comments on amendments, and one text attachment per outgoing mail (the .ics).
+Drafts and comments keep the token of the form that made them, so a form sent twice
+(a double click) makes one.
 
 """
 from alembic import op
@@ -64,14 +66,20 @@ def upgrade():
     sa.Column('amendment_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('form_token', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['amendment_id'], ['amendments.id'], name=op.f('fk_amendment_comments_amendment_id_amendments')),
     sa.ForeignKeyConstraint(['author_id'], ['members.id'], name=op.f('fk_amendment_comments_author_id_members')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_amendment_comments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_amendment_comments')),
+    sa.UniqueConstraint('author_id', 'form_token', name=op.f('uq_amendment_comments_author_id_form_token'))
     )
     with op.batch_alter_table('amendment_comments', schema=None) as batch_op:
         batch_op.create_index('ix_amendment_comments_amendment_created', ['amendment_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_amendment_comments_author_id'), ['author_id'], unique=False)
+
+    with op.batch_alter_table('amendments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('form_token', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_amendments_proposer_id_form_token'), ['proposer_id', 'form_token'])
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attachment_filename', sa.String(length=255), nullable=True))
@@ -99,6 +107,10 @@ def downgrade():
         batch_op.drop_index('ix_amendment_comments_amendment_created')
 
     op.drop_table('amendment_comments')
+    with op.batch_alter_table('amendments', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_amendments_proposer_id_form_token'), type_='unique')
+        batch_op.drop_column('form_token')
+
     with op.batch_alter_table('agenda_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agenda_items_amendment_id'))
 

@@ -1,5 +1,7 @@
 """A code of conduct and a proposer, shared by the amendment tests."""
 
+import threading
+
 import pytest
 
 from govern.documents import services as documents
@@ -7,6 +9,29 @@ from govern.extensions import db
 
 V1 = "# Code of Conduct\n\nBe kind.\n\nNo harassment.\n\nReport problems to the IGO.\n"
 PROPOSED = V1.replace("Be kind.", "Be kind and patient.")
+# What a form's hidden form_token holds: the same form sent twice acts once.
+TOKEN = "a-form-token-0123456789"
+
+
+def at_once(app, client, url: str, data: dict, times: int = 6) -> list:
+    """POST the same form `times` times at the same moment, as a frantic double click
+    would, each request on its own thread and database connection, with `client`'s cookie."""
+    cookie = client.get_cookie("session")
+    start = threading.Barrier(times)
+    responses = [None] * times
+
+    def post(number: int) -> None:
+        other = app.test_client()
+        other.set_cookie("session", cookie.value)
+        start.wait()
+        responses[number] = other.post(url, data=data)
+
+    threads = [threading.Thread(target=post, args=(number,)) for number in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
 
 
 @pytest.fixture

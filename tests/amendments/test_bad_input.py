@@ -4,6 +4,8 @@ Not here: who may act in which state, acting on a withdrawn proposal included, i
 cell of test_permission_matrix.py; the service-level limits are in test_amendments.py.
 """
 
+import re
+
 import pytest
 from markupsafe import escape
 from sqlalchemy import func, select, update
@@ -12,7 +14,7 @@ from govern.amendments import services
 from govern.amendments.models import Amendment, AmendmentEvent
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
-from tests.amendments.conftest import PROPOSED, V1
+from tests.amendments.conftest import PROPOSED, TOKEN, V1, at_once
 from tests.conftest import PASSWORD
 
 SCRIPT = "<script>alert(1)</script>"
@@ -211,21 +213,39 @@ def test_a_double_click_acts_once_and_says_why_the_second_did_nothing(
     assert database() == after_first
 
 
-def test_saving_a_new_draft_twice_in_a_row_makes_one_draft(client, document, proposer, sign_in):
+def test_saving_a_new_draft_twice_makes_one_draft(client, document, proposer, sign_in):
     sign_in(proposer)
-    data = {"title": "Patience", "rationale": "Because.", "proposed_text": PROPOSED}
-    first = client.post("/documents/coc/amendments/new", data={**data, "save": "Save draft"})
-    second = client.post("/documents/coc/amendments/new", data={**data, "save": "Save draft"})
+    page = client.get("/documents/coc/amendments/new").get_data(as_text=True)
+    token = re.search(r'name="form_token" type="hidden" value="([\w-]+)"', page).group(1)
+    data = {**form_data(), "form_token": token}
+    first = client.post("/documents/coc/amendments/new", data=data)
+    second = client.post("/documents/coc/amendments/new", data=data)
     assert first.status_code == second.status_code == 302
     assert first.location == second.location
     assert len(database()["amendments"]) == 1
 
 
-def test_the_same_draft_saved_again_later_is_a_second_draft(document, proposer, clock):
-    first = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
-    assert services.start_draft(proposer, document, "Patience", "Because.", PROPOSED) is first
-    clock.advance(minutes=3)
-    assert services.start_draft(proposer, document, "Patience", "Because.", PROPOSED) is not first
+def test_a_double_click_whose_requests_run_at_once_makes_one_draft(
+    app, client, document, proposer, sign_in
+):
+    sign_in(proposer)
+    data = {**form_data(), "form_token": TOKEN}
+    responses = at_once(app, client, "/documents/coc/amendments/new", data)
+    assert {response.status_code for response in responses} == {302}
+    assert len({response.location for response in responses}) == 1
+    assert len(database()["amendments"]) == 1
+    assert database()["events"] == 1
+
+
+def test_the_same_form_changed_and_saved_again_is_a_second_draft(document, proposer):
+    first = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED, TOKEN)
+    again = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED, TOKEN)
+    assert again is first
+    changed = services.start_draft(proposer, document, "Patience!", "Because.", PROPOSED, TOKEN)
+    assert changed is not first and changed.form_token is None
+    # A token no form of ours makes protects nothing, and is not stored.
+    odd = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED, "x'; --")
+    assert odd is not first and odd.form_token is None
 
 
 def test_a_receiver_on_a_stale_page_is_told_another_acknowledged_and_nothing_repeats(

@@ -1,7 +1,6 @@
 """The written discussion: members comment in Markdown before the first vote; it is sanitized."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +10,7 @@ from govern.amendments.comments import add_comment, render_comment
 from govern.amendments.models import COMMENT_MAX, Amendment, Comment
 from govern.extensions import db
 from govern.procedures.states import State
-from tests.amendments.conftest import PROPOSED
+from tests.amendments.conftest import PROPOSED, TOKEN, at_once
 
 
 @pytest.fixture
@@ -116,22 +115,38 @@ def test_a_bad_comment_is_refused_next_to_its_field(
     assert comment_count() == 0
 
 
-def test_a_double_click_posts_the_comment_once(client, submitted, member, sign_in):
+def test_the_comment_form_carries_a_token_and_a_double_click_posts_once(
+    client, submitted, member, sign_in
+):
     sign_in(member)
-    post(client, submitted, "Agreed.")
-    response = post(client, submitted, "Agreed.")
-    assert response.status_code == 302
+    page = client.get(f"/amendments/{submitted.id}").get_data(as_text=True)
+    token = re.search(r'name="form_token" type="hidden" value="([\w-]+)"', page).group(1)
+    data = {"body": "Agreed.", "form_token": token}
+    first = client.post(f"/amendments/{submitted.id}/comments", data=data)
+    second = client.post(f"/amendments/{submitted.id}/comments", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
     assert comment_count() == 1
-    follow = client.get(response.location).get_data(as_text=True)
-    assert "You had just posted this comment" in follow
 
 
-def test_saying_the_same_thing_again_later_is_a_new_comment(submitted, member, clock):
-    assert add_comment(submitted, member, "Agreed.") is not None
-    clock.current += timedelta(minutes=3)
-    assert add_comment(submitted, member, "Agreed.") is not None
-    assert add_comment(submitted, member, "Agreed.") is None
-    assert comment_count() == 2
+def test_a_double_click_whose_requests_run_at_once_posts_once(
+    app, client, submitted, member, sign_in
+):
+    sign_in(member)
+    data = {"body": "Agreed.", "form_token": TOKEN}
+    responses = at_once(app, client, f"/amendments/{submitted.id}/comments", data)
+    assert {response.status_code for response in responses} == {302}
+    assert len({response.location for response in responses}) == 1
+    assert comment_count() == 1
+
+
+def test_another_form_or_changed_words_make_another_comment(submitted, member):
+    first = add_comment(submitted, member, "Agreed.", TOKEN)
+    assert add_comment(submitted, member, "Agreed.", TOKEN) is first
+    assert add_comment(submitted, member, "Agreed.", TOKEN.upper()) is not first
+    assert add_comment(submitted, member, "Agreed, mostly.", TOKEN) is not first
+    assert add_comment(submitted, member, "Agreed.") is not first
+    assert comment_count() == 4
 
 
 def test_a_suspended_member_reads_but_cannot_comment(client, submitted, make_member, sign_in):

@@ -77,6 +77,10 @@ def test_members_receive_the_mail_with_the_meeting_attached(
     assert attachment.get_content_type() == "text/calendar"
     assert attachment.get_param("method") == "PUBLISH"
     assert attachment.get_filename() == f"meeting-{meeting.id}.ics"
+    # RFC 5545: every line of an .ics ends in CRLF, as sent, whatever mail does to text.
+    raw = attachment.get_payload(decode=True)
+    assert raw.startswith(b"BEGIN:VCALENDAR\r\n") and b"\r\n" in raw
+    assert raw.count(b"\n") == raw.count(b"\r\n")
     event = only_event(attachment.get_content())
     assert str(event["UID"]) == meeting.uid
     assert event.decoded("DTSTART") == meeting.starts_at == EVENING
