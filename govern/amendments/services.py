@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import InstrumentedAttribute, set_committed_value
@@ -181,8 +182,6 @@ def withdraw(amendment: Amendment, actor: Member) -> None:
 
 def acknowledge(amendment: Amendment, actor: Member) -> None:
     to_state = _next(amendment, actor, Event.ACKNOWLEDGE)
-    if actor.id == amendment.proposer_id:
-        raise AmendmentError(gettext("Another receiver acknowledges your own proposal."))
     addressee = amendment.addressed_to
     if addressee is not None and addressee.id != actor.id and _is_acting_receiver(addressee):
         raise AmendmentError(
@@ -391,17 +390,42 @@ def made_by_form(model: type[R], owner, member: Member, form_token: str | None) 
     )
 
 
+# A receiver does not handle their own proposal: another receiver does.
+NOT_ON_OWN_PROPOSAL = {
+    Event.ACKNOWLEDGE: _l("Another receiver acknowledges your own proposal."),
+    Event.SCHEDULE_DISCUSSION: _l("Another receiver schedules the discussion of your proposal."),
+}
+
+
+def may_act(amendment: Amendment, actor: Member, event: Event) -> bool:
+    """Whether the amendment's procedure lets `actor` fire `event`, whatever the state."""
+    return _is_named(amendment, actor, event) and not _is_own(amendment, actor, event)
+
+
+def _is_named(amendment: Amendment, actor: Member, event: Event) -> bool:
+    actors = _actors(amendment, event)
+    return (
+        (Actor.PROPOSER in actors and actor.id == amendment.proposer_id)
+        or (Actor.RECEIVER in actors and _is_acting_receiver(actor))
+        or (Actor.CHAIR in actors and actor.has_role(Role.CHAIR) and actor.is_eligible)
+    )
+
+
+def _is_own(amendment: Amendment, actor: Member, event: Event) -> bool:
+    return event in NOT_ON_OWN_PROPOSAL and actor.id == amendment.proposer_id
+
+
+def _actors(amendment: Amendment, event: Event) -> frozenset[Actor]:
+    return frozenset().union(*(stage.actors_for(event) for stage in amendment.procedure.stages))
+
+
 def _next(amendment: Amendment, actor: Member, event: Event) -> State:
     """The state after `event`, once the procedure's rule on who fires it is met."""
-    procedure = amendment.procedure
-    to_state = next_state(procedure, amendment.state, event)
-    actors = frozenset().union(*(stage.actors_for(event) for stage in procedure.stages))
-    if Actor.PROPOSER in actors and actor.id == amendment.proposer_id:
+    to_state = next_state(amendment.procedure, amendment.state, event)
+    if may_act(amendment, actor, event):
         return to_state
-    if Actor.RECEIVER in actors and _is_acting_receiver(actor):
-        return to_state
-    if Actor.CHAIR in actors and actor.has_role(Role.CHAIR) and actor.is_eligible:
-        return to_state
+    if _is_named(amendment, actor, event):
+        raise AmendmentError(str(NOT_ON_OWN_PROPOSAL[event]))
     who = {
         Actor.PROPOSER: gettext("its proposer"),
         Actor.RECEIVER: gettext("a receiver in good standing"),
@@ -411,7 +435,7 @@ def _next(amendment: Amendment, actor: Member, event: Event) -> State:
     raise AmendmentError(
         gettext(
             "Only %(who)s can do this.",
-            who=gettext(" or ").join(str(who[a]) for a in sorted(actors)),
+            who=gettext(" or ").join(str(who[a]) for a in sorted(_actors(amendment, event))),
         )
     )
 

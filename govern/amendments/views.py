@@ -67,7 +67,7 @@ def _members_only():
     return None
 
 
-def _load(amendment_id: int) -> Amendment:
+def load_amendment(amendment_id: int) -> Amendment:
     """The amendment, if the member may see it: a draft only its proposer sees."""
     amendment = db.session.get(Amendment, amendment_id) or abort(404)
     if amendment.state == State.DRAFT and amendment.proposer_id != current_user.id:
@@ -161,7 +161,7 @@ def new(slug: str):
 
 @bp.route("/amendments/<id:amendment_id>/edit", methods=["GET", "POST"])
 def edit(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     if amendment.proposer_id != current_user.id:
         abort(403)
     if amendment.state != State.DRAFT:
@@ -264,7 +264,7 @@ def preview_new(slug: str):
 @bp.route("/amendments/<id:amendment_id>/preview", methods=["POST"])
 @_preview_limit
 def preview_edit(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     if amendment.proposer_id != current_user.id:
         abort(403)
     if amendment.state != State.DRAFT:
@@ -349,7 +349,7 @@ def _refusal_status(error: Exception) -> int:
 
 @bp.route("/amendments/<id:amendment_id>")
 def show(amendment_id: int):
-    return _amendment_page(_load(amendment_id))
+    return _amendment_page(load_amendment(amendment_id))
 
 
 def _amendment_page(
@@ -412,7 +412,9 @@ def _permitted_actions(amendment: Amendment, status: services.BaseStatus) -> set
         and (addressee is None or addressee.id == me.id or not addressee.is_eligible)
     ):
         can.add("acknowledge")
-    if Event.SCHEDULE_DISCUSSION in events and me.has_role(Role.RECEIVER) and me.is_eligible:
+    if Event.SCHEDULE_DISCUSSION in events and services.may_act(
+        amendment, me, Event.SCHEDULE_DISCUSSION
+    ):
         can.add("schedule")
     return can
 
@@ -422,7 +424,7 @@ def _permitted_actions(amendment: Amendment, status: services.BaseStatus) -> set
 
 @bp.route("/amendments/<id:amendment_id>/submit", methods=["POST"])
 def submit(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     form = SubmitAmendmentForm()
     choose = gettext("Choose a receiver from the list, or all receivers.")
     if not form.validate_on_submit():
@@ -444,7 +446,7 @@ def submit(amendment_id: int):
 
 @bp.route("/amendments/<id:amendment_id>/withdraw", methods=["GET", "POST"])
 def withdraw(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     if request.method == "GET":
         if amendment.proposer_id != current_user.id:
             abort(403)
@@ -467,7 +469,7 @@ def withdraw(amendment_id: int):
 
 @bp.route("/amendments/<id:amendment_id>/acknowledge", methods=["POST"])
 def acknowledge(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     return _act(
         amendment,
         lambda: services.acknowledge(amendment, current_user),
@@ -477,7 +479,7 @@ def acknowledge(amendment_id: int):
 
 @bp.route("/amendments/<id:amendment_id>/rebase", methods=["POST"])
 def rebase(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     # With conflicts, the proposer sends the whole text resolved against the new version.
     resolved_text = ResolveConflictsForm().resolved_text.data or None
     return _act(
@@ -489,7 +491,7 @@ def rebase(amendment_id: int):
 
 @bp.route("/amendments/<id:amendment_id>/revise", methods=["POST"])
 def revise(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     if not ActionForm().validate_on_submit():
         return _amendment_page(amendment, gettext("The form expired; try again.")), 400
     try:
@@ -521,7 +523,7 @@ def _act(amendment: Amendment, action, done: str, submit_form=None):
 
 @bp.route("/amendments/<id:amendment_id>/comments", methods=["POST"])
 def comment(amendment_id: int):
-    amendment = _load(amendment_id)
+    amendment = load_amendment(amendment_id)
     # CSRF is checked app-wide before this; the service checks the body.
     form = CommentForm()
     try:

@@ -16,15 +16,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from govern.amendments import services as amendments
-from govern.amendments.models import Amendment
+from govern.amendments.views import load_amendment
 from govern.extensions import db
 from govern.meetings import services
 from govern.meetings.calendar import meeting_ics
 from govern.meetings.forms import EXISTING, ScheduleDiscussionForm
 from govern.meetings.models import MEETING_TITLE_MAX, Meeting, MeetingKind
-from govern.members.models import Role
 from govern.procedures.stages import Event
-from govern.procedures.states import IllegalTransition, State, next_state
+from govern.procedures.states import IllegalTransition, next_state
 
 bp = Blueprint("meetings", __name__)
 
@@ -42,21 +41,13 @@ def _members_only():
     return None
 
 
-def _load_amendment(amendment_id: int) -> Amendment:
-    """As on the amendment pages: a draft only its proposer sees."""
-    amendment = db.session.get(Amendment, amendment_id) or abort(404)
-    if amendment.state == State.DRAFT and amendment.proposer_id != current_user.id:
-        abort(404)
-    return amendment
-
-
 # Scheduling a discussion ------------------------------------------------------------------
 
 
 @bp.route("/amendments/<id:amendment_id>/schedule", methods=["GET", "POST"])
 def schedule(amendment_id: int):
-    amendment = _load_amendment(amendment_id)
-    if not (current_user.has_role(Role.RECEIVER) and current_user.is_eligible):
+    amendment = load_amendment(amendment_id)
+    if not amendments.may_act(amendment, current_user, Event.SCHEDULE_DISCUSSION):
         abort(403)
     try:
         next_state(amendment.procedure, amendment.state, Event.SCHEDULE_DISCUSSION)

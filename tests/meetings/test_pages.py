@@ -5,12 +5,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from govern.amendments import services as amendments
 from govern.amendments.models import Amendment
+from govern.documents.models import procedure_snapshot_json
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
+from govern.meetings import services
 from govern.meetings.models import AgendaItem, Meeting
+from govern.procedures import catalog
 from govern.procedures.states import State
-from tests.meetings.conftest import EVENING
+from tests.amendments.conftest import PROPOSED
+from tests.meetings.conftest import EVENING, EVENING_END
 
 
 def count(model) -> int:
@@ -81,6 +86,44 @@ def test_other_members_get_403(client, acknowledged, make_member, sign_in, roles
 def test_the_proposer_cannot_schedule_either(client, acknowledged, proposer, sign_in):
     sign_in(proposer)
     assert client.get(f"/amendments/{acknowledged.id}/schedule").status_code == 403
+
+
+def test_a_receiver_does_not_schedule_their_own_proposal(
+    client, document, make_member, receiver, sign_in
+):
+    own = make_member(name="Ren Receiver", roles=["receiver"])
+    amendment = amendments.start_draft(own, document, "Mine", "Because.", PROPOSED)
+    amendments.submit(amendment, own)
+    amendments.acknowledge(amendment, receiver)
+    db.session.commit()
+    sign_in(own)
+    url = f"/amendments/{amendment.id}/schedule"
+    assert client.get(url).status_code == 403
+    assert url not in client.get(f"/amendments/{amendment.id}").get_data(as_text=True)
+    meeting = services.create_meeting(
+        receiver, "Assembly", "regular", EVENING, EVENING_END, "Hall", ""
+    )
+    with pytest.raises(amendments.AmendmentError, match="Another receiver schedules"):
+        amendments.schedule_discussion(amendment, own, meeting)
+
+
+def test_whoever_the_procedure_names_schedules(
+    client, document, make_amendment, make_member, receiver, sign_in
+):
+    """Procedures are data: one where chairs give the discussion slot lets a chair do it."""
+    rules = catalog.to_dict(catalog.get_template("two-stage"))
+    rules["stages"][1]["actors"]["schedule_discussion"] = ["chair"]
+    document.procedure_snapshot = procedure_snapshot_json(catalog.from_dict(rules))
+    db.session.commit()
+    amendment = make_amendment()
+    url = f"/amendments/{amendment.id}/schedule"
+    sign_in(receiver)
+    assert client.get(url).status_code == 403
+    client.post("/auth/sign-out")
+    sign_in(make_member(name="Cy Chair", roles=["chair"]))
+    assert url in client.get(f"/amendments/{amendment.id}").get_data(as_text=True)
+    assert client.post(url, data=new_meeting_form()).status_code == 302
+    assert db.session.get(Amendment, amendment.id).state == "discussion_scheduled"
 
 
 def test_a_state_that_does_not_allow_scheduling_is_400_with_the_reason(as_receiver, make_amendment):
