@@ -84,7 +84,7 @@ def add_agenda_item(meeting: Meeting, title: str, amendment=None) -> AgendaItem:
     item = AgendaItem(
         meeting=meeting,
         position=(last or 0) + 1,
-        title=title[:ITEM_TITLE_MAX],
+        title=shortened(title, ITEM_TITLE_MAX),
         amendment=amendment,
     )
     db.session.add(item)
@@ -166,6 +166,13 @@ def describe_times(meeting: Meeting, zone: tzinfo) -> str:
         return f"{start_day}, {start_time} – {end_time}"
     end_day = babel_dates.format_date(ends, "full", locale=locale)
     return f"{start_day}, {start_time} – {end_day}, {end_time}"
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text`, cut with an ellipsis when longer than `limit` characters."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 def is_web_link(link: str) -> bool:

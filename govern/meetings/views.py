@@ -54,7 +54,9 @@ def schedule(amendment_id: int):
     except IllegalTransition as error:
         return _schedule_page(amendment, None, [], str(error)), 400
     meetings = services.upcoming_meetings()
-    title = _shortened(gettext("Discussion: %(title)s", title=amendment.title))
+    title = services.shortened(
+        gettext("Discussion: %(title)s", title=amendment.title), MEETING_TITLE_MAX
+    )
     form = ScheduleDiscussionForm(data={"title": title} if request.method == "GET" else None)
     form.set_meetings(meetings)
     if not form.validate_on_submit():
@@ -115,25 +117,24 @@ def _schedule_page(amendment, form, meetings, error=None):
     )
 
 
-def _shortened(title: str) -> str:
-    if len(title) <= MEETING_TITLE_MAX:
-        return title
-    return title[: MEETING_TITLE_MAX - 1].rstrip() + "…"
-
-
 # The meeting pages ------------------------------------------------------------------------
+
+
+@bp.app_template_filter("meeting_when")
+def meeting_when(meeting: Meeting) -> str:
+    """When the meeting runs, in the organization's time zone, which it names."""
+    zone = services.organization_zone()
+    times = services.describe_times(meeting, zone)
+    return gettext("%(times)s (%(zone)s time)", times=times, zone=str(zone))
 
 
 @bp.route("/meetings/<id:meeting_id>")
 def show(meeting_id: int):
     meeting = db.session.get(Meeting, meeting_id) or abort(404)
-    zone = services.organization_zone()
     return render_template(
         "meetings/show.html",
         meeting=meeting,
         kind_label=KIND_LABELS.get(meeting.kind, meeting.kind),
-        times=services.describe_times(meeting, zone),
-        time_zone=str(zone),
         has_web_link=services.is_web_link(meeting.online_link),
     )
 

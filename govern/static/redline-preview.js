@@ -4,6 +4,7 @@
   var DELAY_MS = 400;
   var form = document.querySelector("form[data-preview-url]");
   var region = document.getElementById("redline-preview");
+  var status = document.getElementById("redline-status");
   if (!form || !region || !window.fetch || !window.FormData || !window.AbortController ||
       !window.DOMParser || !region.replaceChildren) { return; }
   var text = form.querySelector("textarea[name=proposed_text]");
@@ -11,15 +12,16 @@
   var timer = null;
   var pending = null;
 
-  function show(node) {
+  function show(node, announcement) {
     region.replaceChildren(node);
+    if (status) { status.textContent = announcement; }
   }
 
   function showFailure() {
     var message = document.createElement("p");
     message.className = "error-message";
     message.textContent = region.dataset.failedMessage;
-    show(message);
+    show(message, region.dataset.failedMessage);
   }
 
   // A preview of a text the proposer is still changing is out of date before it arrives.
@@ -51,7 +53,11 @@
       if (pending !== request) { return; }
       var page = new DOMParser().parseFromString(html, "text/html");
       var fragment = page.querySelector("[data-preview-fragment]");
-      if (fragment) { show(document.importNode(fragment, true)); } else { showFailure(); }
+      if (fragment) {
+        show(document.importNode(fragment, true), status && status.dataset.updatedMessage);
+      } else {
+        showFailure();
+      }
     }).catch(function (error) {
       if (error.name !== "AbortError" && pending === request) { showFailure(); }
     }).finally(function () {
@@ -61,6 +67,14 @@
       }
     });
   }
+
+  // Leaving the page (another section, a link) would lose what was typed since the last save.
+  var unsaved = false;
+  form.addEventListener("input", function () { unsaved = true; });
+  form.addEventListener("submit", function () { unsaved = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved) { event.preventDefault(); event.returnValue = ""; }
+  });
 
   text.addEventListener("input", function () {
     cancelPending();

@@ -110,7 +110,9 @@ def test_the_draft_page_lists_the_sections_beside_the_whole_document(
     assert "Edit the whole document" not in page
     script = '<script src="/static/redline-preview.js" defer></script>'
     assert script in page and 'data-preview-url="/documents/rules/amendments/preview"' in page
-    assert 'aria-live="polite"' in page
+    # A short status is announced, not the whole redline after every pause in typing.
+    assert '<p id="redline-status" class="visually-hidden" role="status"' in page
+    assert "aria-live" not in page
 
 
 def test_a_section_form_shows_only_that_section_with_its_fingerprint(

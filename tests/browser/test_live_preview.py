@@ -53,9 +53,18 @@ def test_the_redline_follows_the_typing_in_one_section(page, rules, admin_accoun
     expect(preview.locator("ins").filter(has_text="weekly. Online too")).to_be_visible()
     expect(preview.locator("del").filter(has_text="monthly")).to_be_visible()
     expect(preview.get_by_text("This preview is not saved yet.")).to_be_visible()
+    status = page.get_by_role("status")
+    expect(status).to_have_text("The redline preview below the form is up to date.")
     assert page.url == section_url  # no round trip: the preview button was not pressed
     assert 1 <= len(previews) < 5  # one request a pause in typing, not one a keystroke
     check_accessibility(page)
+
+    # Choosing another section before saving asks first; staying keeps what was typed.
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("link", name="Dues", exact=True).click()
+    expect(text).to_have_value("## Meetings\n\nMembers meet weekly. Online too.")
+    assert dialogs == ["beforeunload"] and page.url == section_url
 
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Your draft is saved. Only you can see it.")).to_be_visible()

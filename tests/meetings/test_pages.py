@@ -177,7 +177,7 @@ def test_a_receiver_schedules_a_new_standalone_meeting(
 
     page = as_receiver.get(response.location).get_data(as_text=True)
     assert f'<a href="/meetings/{meeting.id}">Discussion: Patience</a>' in page
-    assert "Mar 10, 2026, 7:00:00\u202fPM" in page
+    assert "Tuesday, March 10, 2026, 7:00\u202fPM – 9:00\u202fPM (Europe/Berlin time)" in page
     assert f'href="{url}"' not in page
 
 
