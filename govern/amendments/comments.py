@@ -10,14 +10,14 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from govern import clock
-from govern.amendments.models import COMMENT_MAX, Amendment, Comment
-from govern.amendments.services import (
-    AmendmentError,
+from govern.amendments.checks import (
     checked_form_token,
     flush_once,
     made_by_form,
     plain_or_refused,
 )
+from govern.amendments.errors import AmendmentError
+from govern.amendments.models import COMMENT_MAX, Amendment, Comment
 from govern.documents.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from govern.extensions import db
 from govern.members.models import Member

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 
-from govern.amendments.services import AmendmentError
+from govern.amendments.errors import AmendmentError
 from govern.documents.models import TextFormat
 
 _ATX_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?$")

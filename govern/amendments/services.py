@@ -3,35 +3,33 @@
 Each service checks the actor and the state, changes the models, writes the timeline
 event and queues the mail, then flushes. None commits: the caller does, once, so an
 action, its event and its mail land together or not at all. A refused action raises
-IllegalTransition or AmendmentError before changing anything.
+IllegalTransition or AmendmentError before changing anything. Carrying a proposal over
+to a newer version is in `rebasing`; the checks of input and proposer are in `checks`.
 """
 
-import re
-from dataclasses import dataclass
 from datetime import UTC
-from typing import TypeVar
 
 from flask import current_app
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import InstrumentedAttribute, set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
 from govern import clock
-from govern.amendments.merge import MergeResult, merge_texts
-from govern.amendments.models import (
-    FORM_TOKEN_MAX,
-    NOTE_MAX,
-    RATIONALE_MAX,
-    TITLE_MAX,
-    Amendment,
-    AmendmentEvent,
-    Comment,
-    TimelineEntry,
+from govern.amendments.checks import (
+    check_proposer,
+    checked_form_token,
+    checked_rationale,
+    checked_text,
+    checked_title,
+    flush_once,
+    made_by_form,
 )
-from govern.documents.models import Document, Version, procedure_snapshot_json
-from govern.documents.services import DocumentError, human_size, normalize_text
+from govern.amendments.errors import AmendmentError
+from govern.amendments.models import Amendment, TimelineEntry
+from govern.amendments.rebasing import check_base_in_force
+from govern.amendments.timeline import record_event
+from govern.documents.models import Document, procedure_snapshot_json
 from govern.extensions import db
 from govern.mail.services import Attachment, queue_mail
 from govern.meetings import services as meetings
@@ -40,25 +38,7 @@ from govern.meetings.models import AgendaItem, Meeting
 from govern.members.models import Member, Role
 from govern.procedures import catalog
 from govern.procedures.stages import Actor, Event
-from govern.procedures.states import (
-    State,
-    can_be_revised,
-    has_voting_started,
-    is_final,
-    next_state,
-)
-
-
-class AmendmentError(ValueError):
-    """An action the actor may not take, or input that cannot be accepted.
-
-    `field` names the form field the message belongs to, when there is one.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
+from govern.procedures.states import State, can_be_revised, next_state
 
 # Procedures ------------------------------------------------------------------------------
 
@@ -100,9 +80,9 @@ def start_draft(
         document=document,
         base_version=base,
         proposer=member,
-        title=_checked_title(title),
-        rationale=_checked_rationale(rationale),
-        proposed_text=_checked_text(proposed_text),
+        title=checked_title(title),
+        rationale=checked_rationale(rationale),
+        proposed_text=checked_text(proposed_text),
         state=State.DRAFT,
         form_token=checked_form_token(form_token),
     )
@@ -113,20 +93,20 @@ def start_draft(
             return done
         amendment.form_token = None  # the same form, changed and sent again: a new draft
     db.session.add(amendment)
-    _record(amendment, member, TimelineEntry.STARTED, None, State.DRAFT)
+    record_event(amendment, member, TimelineEntry.STARTED, None, State.DRAFT)
     return flush_once(amendment, Amendment.proposer_id, member)
 
 
 def update_draft(
     amendment: Amendment, actor: Member, title: str, rationale: str, proposed_text: str
 ) -> None:
-    _check_proposer(amendment, actor, gettext("Only its proposer can edit a proposal."))
+    check_proposer(amendment, actor, gettext("Only its proposer can edit a proposal."))
     if amendment.state != State.DRAFT:
         raise AmendmentError(gettext("Only a draft can be edited; this proposal was submitted."))
-    amendment.title = _checked_title(title)
-    amendment.rationale = _checked_rationale(rationale)
-    amendment.proposed_text = _checked_text(proposed_text)
-    _record(amendment, actor, TimelineEntry.UPDATED, State.DRAFT, State.DRAFT)
+    amendment.title = checked_title(title)
+    amendment.rationale = checked_rationale(rationale)
+    amendment.proposed_text = checked_text(proposed_text)
+    record_event(amendment, actor, TimelineEntry.UPDATED, State.DRAFT, State.DRAFT)
     db.session.flush()
 
 
@@ -146,7 +126,7 @@ def submit(amendment: Amendment, actor: Member, addressed_to: Member | None = No
             gettext("The proposed text is the same as the version in force: it changes nothing."),
             "proposed_text",
         )
-    _check_base_in_force(amendment)
+    check_base_in_force(amendment)
     if addressed_to is not None:
         if addressed_to.id == actor.id:
             raise AmendmentError(
@@ -202,10 +182,10 @@ def acknowledge(amendment: Amendment, actor: Member) -> None:
 def revise(amendment: Amendment, actor: Member) -> Amendment:
     """A new draft from a failed or withdrawn proposal, linked to it ("revises #12").
 
-    The draft keeps the old proposal's base, so `base_status` shows whether the document
-    moved on since and `rebase` carries the change over.
+    The draft keeps the old proposal's base, so `rebasing.base_status` shows whether the
+    document moved on since and `rebasing.rebase` carries the change over.
     """
-    _check_proposer(amendment, actor, gettext("Only its proposer can revise a proposal."))
+    check_proposer(amendment, actor, gettext("Only its proposer can revise a proposal."))
     _check_can_propose(actor)
     if not can_be_revised(amendment.state):
         raise AmendmentError(
@@ -230,9 +210,9 @@ def revise(amendment: Amendment, actor: Member) -> Amendment:
     )
     db.session.add(draft)
     db.session.flush()
-    _record(draft, actor, TimelineEntry.STARTED, None, State.DRAFT, f"Revises #{amendment.id}")
+    record_event(draft, actor, TimelineEntry.STARTED, None, State.DRAFT, f"Revises #{amendment.id}")
     state = amendment.state
-    _record(amendment, actor, TimelineEntry.REVISED, state, state, f"Revised by #{draft.id}")
+    record_event(amendment, actor, TimelineEntry.REVISED, state, state, f"Revised by #{draft.id}")
     db.session.flush()
     return draft
 
@@ -273,121 +253,7 @@ def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -
     return item
 
 
-# Stale bases -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BaseStatus:
-    """Whether a newer version than the proposal's base is in force, and the merge onto it."""
-
-    base: Version
-    in_force: Version
-    merge: MergeResult | None  # None while the base is the version in force
-
-    @property
-    def is_stale(self) -> bool:
-        return self.base.id != self.in_force.id
-
-    @property
-    def has_conflicts(self) -> bool:
-        return self.merge is not None and not self.merge.is_clean
-
-
-def base_status(amendment: Amendment) -> BaseStatus:
-    base = amendment.base_version
-    in_force = amendment.document.version_in_force() or base
-    merge = None
-    if in_force.id != base.id:
-        merge = merge_texts(base.text, amendment.proposed_text, in_force.text)
-    return BaseStatus(base, in_force, merge)
-
-
-def rebase(amendment: Amendment, actor: Member, resolved_text: str | None = None) -> None:
-    """Carry the proposal over to the version in force, as the proposer confirmed.
-
-    A clean merge is applied as it is. Where the merge conflicts, the proposer resolves it
-    by giving the whole text against the new version (`resolved_text`).
-    """
-    _check_proposer(amendment, actor, gettext("Only its proposer can update a proposal's base."))
-    if is_final(amendment.state):
-        raise AmendmentError(
-            gettext("This proposal is closed; revise and resubmit it to change it.")
-        )
-    if amendment.is_frozen or has_voting_started(amendment.state):
-        raise AmendmentError(
-            gettext("Voting on this proposal has started: the text voted on cannot change.")
-        )
-    status = base_status(amendment)
-    if not status.is_stale:
-        raise AmendmentError(gettext("The proposal is already based on the version in force."))
-    if status.merge.is_clean:
-        # The merged text and nothing else: rebasing is no way to rewrite a submitted proposal.
-        if resolved_text is not None:
-            raise AmendmentError(
-                gettext(
-                    "The proposal merges cleanly onto version %(number)s: confirm the "
-                    "carried-over text as it is.",
-                    number=status.in_force.number,
-                ),
-                "proposed_text",
-            )
-        text = status.merge.text
-    elif resolved_text is not None:
-        text = _checked_text(resolved_text)
-    else:
-        raise AmendmentError(
-            ngettext(
-                "Version %(number)s changed the same passage as this proposal "
-                "(%(num)s conflict): resolve it before the proposal can go on.",
-                "Version %(number)s changed the same passages as this proposal "
-                "(%(num)s conflicts): resolve them before the proposal can go on.",
-                len(status.merge.conflicts),
-                number=status.in_force.number,
-            ),
-            "proposed_text",
-        )
-    old_number = amendment.base_version.number
-    amendment.base_version = status.in_force
-    amendment.proposed_text = text
-    note = f"From version {old_number} to version {status.in_force.number}"
-    _record(amendment, actor, TimelineEntry.REBASED, amendment.state, amendment.state, note)
-    db.session.flush()
-
-
 # Helpers ---------------------------------------------------------------------------------
-
-
-R = TypeVar("R", Amendment, Comment)
-FORM_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{16,{FORM_TOKEN_MAX}}}")
-
-
-def flush_once(row: R, owner: InstrumentedAttribute, member: Member) -> R:
-    """Flush `row`; if the same form (its `form_token`) got there first, a double click whose
-    two requests ran at once, roll back and return the row the first one made."""
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        done = made_by_form(type(row), owner, member, row.form_token)
-        if done is None:
-            raise
-        return done
-    return row
-
-
-def checked_form_token(form_token: str | None) -> str | None:
-    """The form's token, or None for anything no form of ours sends (no protection then)."""
-    if form_token and FORM_TOKEN.fullmatch(form_token):
-        return form_token
-    return None
-
-
-def made_by_form(model: type[R], owner, member: Member, form_token: str | None) -> R | None:
-    if not form_token:
-        return None
-    return db.session.scalar(
-        select(model).where(owner == member.id, model.form_token == form_token)
-    )
 
 
 # A receiver does not handle their own proposal: another receiver does.
@@ -460,28 +326,7 @@ def _move(amendment: Amendment, actor: Member | None, event: Event, to_state: St
         )
     set_committed_value(amendment, "state", to_state)
     set_committed_value(amendment, "updated_at", now)
-    _record(amendment, actor, event, from_state, to_state)
-
-
-def _record(
-    amendment: Amendment,
-    actor: Member | None,
-    event: str,
-    from_state: str | None,
-    to_state: str,
-    note: str = "",
-) -> None:
-    db.session.add(
-        AmendmentEvent(
-            amendment=amendment,
-            actor=actor,
-            event=event,
-            from_state=from_state,
-            to_state=to_state,
-            at=clock.now(),
-            note=note[:NOTE_MAX],
-        )
-    )
+    record_event(amendment, actor, event, from_state, to_state)
 
 
 def _is_acting_receiver(member: Member) -> bool:
@@ -507,85 +352,3 @@ def _mail(member: Member, subject: str, template: str, amendment: Amendment, **c
 def _check_can_propose(member: Member) -> None:
     if not member.is_eligible:
         raise AmendmentError(gettext("Only a member in good standing can propose amendments."))
-
-
-def _check_proposer(amendment: Amendment, actor: Member, message: str) -> None:
-    if actor.id != amendment.proposer_id:
-        raise AmendmentError(message)
-
-
-def _check_base_in_force(amendment: Amendment) -> None:
-    status = base_status(amendment)
-    if not status.is_stale:
-        return
-    if status.has_conflicts:
-        message = gettext(
-            "This proposal is based on version %(base)s; version %(current)s is in force and "
-            "changed the same passages. Resolve the conflicts first.",
-            base=status.base.number,
-            current=status.in_force.number,
-        )
-    else:
-        message = gettext(
-            "This proposal is based on version %(base)s; version %(current)s is in force. "
-            "Review the proposal carried over to it and confirm it first.",
-            base=status.base.number,
-            current=status.in_force.number,
-        )
-    raise AmendmentError(message, "proposed_text")
-
-
-def _checked_title(title: str) -> str:
-    title = plain_or_refused(" ".join(title.split()), "title")
-    if not title:
-        raise AmendmentError(gettext("A proposal needs a title."), "title")
-    if len(title) > TITLE_MAX:
-        raise AmendmentError(
-            gettext("The title is longer than %(max)s characters.", max=TITLE_MAX), "title"
-        )
-    return title
-
-
-def _checked_rationale(rationale: str) -> str:
-    rationale = rationale.replace("\r\n", "\n").strip()
-    if len(rationale) > RATIONALE_MAX:
-        raise AmendmentError(
-            gettext(
-                "The rationale is longer than %(max)s characters (it has %(length)s).",
-                max=f"{RATIONALE_MAX:,}",
-                length=f"{len(rationale):,}",
-            ),
-            "rationale",
-        )
-    return plain_or_refused(rationale, "rationale")
-
-
-def _checked_text(text: str) -> str:
-    limit = current_app.config["MAX_DOCUMENT_BYTES"]
-    size = len(plain_or_refused(text, "proposed_text").encode())
-    if size > limit:
-        raise AmendmentError(
-            gettext(
-                "The proposed text is too large (%(size)s); the limit is %(limit)s.",
-                size=human_size(size),
-                limit=human_size(limit),
-            ),
-            "proposed_text",
-        )
-    try:
-        return normalize_text(text)
-    except DocumentError as error:
-        raise AmendmentError(str(error), "proposed_text") from None
-
-
-def plain_or_refused(value: str, field: str) -> str:
-    """Refuse what no database stores as text: null characters, lone surrogates."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise AmendmentError(
-            gettext("The text contains characters that are not valid."), field
-        ) from None
-    if "\x00" in value:
-        raise AmendmentError(gettext("The text contains a null character."), field)
-    return value

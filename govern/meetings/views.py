@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from govern.amendments import services as amendments
+from govern.amendments.errors import AmendmentError
 from govern.amendments.views import load_amendment
 from govern.extensions import db
 from govern.meetings import services
@@ -31,7 +32,7 @@ KIND_LABELS = {
     MeetingKind.REGULAR: _l("Regular meeting"),
     MeetingKind.STANDALONE: _l("Standalone meeting"),
 }
-REFUSED = (amendments.AmendmentError, services.MeetingError, IllegalTransition)
+REFUSED = (AmendmentError, services.MeetingError, IllegalTransition)
 
 
 @bp.before_request

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import func, select
 
 from govern.amendments import services
+from govern.amendments.errors import AmendmentError
 from govern.amendments.models import Amendment, AmendmentEvent
-from govern.amendments.services import AmendmentError
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
 from govern.procedures.states import IllegalTransition, State

@@ -2,9 +2,9 @@
 
 import pytest
 
-from govern.amendments import services
+from govern.amendments import rebasing, services
+from govern.amendments.errors import AmendmentError
 from govern.amendments.models import AmendmentEvent
-from govern.amendments.services import AmendmentError
 from govern.documents import services as documents
 from govern.extensions import db
 from govern.procedures.states import State
@@ -30,15 +30,15 @@ def new_version(document, clock, text):
 
 
 def test_a_proposal_on_the_version_in_force_is_not_stale(draft):
-    status = services.base_status(draft)
+    status = rebasing.base_status(draft)
     assert not status.is_stale and status.merge is None
     with pytest.raises(AmendmentError, match="already based"):
-        services.rebase(draft, draft.proposer)
+        rebasing.rebase(draft, draft.proposer)
 
 
 def test_a_change_elsewhere_merges_cleanly_and_the_proposer_confirms(draft, document, clock):
     v2 = new_version(document, clock, V2_ELSEWHERE)
-    status = services.base_status(draft)
+    status = rebasing.base_status(draft)
     assert status.is_stale and not status.has_conflicts
     assert (status.base.number, status.in_force.number) == (1, 2)
     expected = V2_ELSEWHERE.replace("Be kind.", "Be kind and patient.")
@@ -46,7 +46,7 @@ def test_a_change_elsewhere_merges_cleanly_and_the_proposer_confirms(draft, docu
     with pytest.raises(AmendmentError, match="based on version 1; version 2 is in force"):
         services.submit(draft, draft.proposer)
     db.session.rollback()
-    services.rebase(draft, draft.proposer)
+    rebasing.rebase(draft, draft.proposer)
     db.session.commit()
     assert draft.base_version == v2 and draft.proposed_text == expected
     assert draft.events[-1].event == "rebased"
@@ -57,18 +57,18 @@ def test_a_change_elsewhere_merges_cleanly_and_the_proposer_confirms(draft, docu
 
 def test_a_change_to_the_same_passage_conflicts_and_blocks_the_proposal(draft, document, clock):
     v2 = new_version(document, clock, V2_SAME_PLACE)
-    status = services.base_status(draft)
+    status = rebasing.base_status(draft)
     assert status.has_conflicts and status.merge.text is None
     conflict = status.merge.conflicts[0]
     assert (conflict.ours, conflict.theirs) == ("Be kind and patient.", "Be kind to everyone.")
-    for action in (services.rebase, services.submit):
+    for action in (rebasing.rebase, services.submit):
         with pytest.raises(AmendmentError, match="conflict"):
             action(draft, draft.proposer)
         assert not db.session.dirty and not db.session.new
         db.session.rollback()
     assert draft.base_version.number == 1 and draft.proposed_text == PROPOSED
     resolved = V1.replace("Be kind.", "Be kind to everyone, and patient.")
-    services.rebase(draft, draft.proposer, resolved_text=resolved)
+    rebasing.rebase(draft, draft.proposer, resolved_text=resolved)
     db.session.commit()
     assert draft.base_version == v2 and draft.proposed_text == resolved
 
@@ -81,7 +81,7 @@ def test_a_submitted_proposal_can_be_rebased_until_voting_starts(draft, document
     draft.freeze()
     db.session.commit()
     with pytest.raises(AmendmentError, match="cannot change"):
-        services.rebase(draft, draft.proposer)
+        rebasing.rebase(draft, draft.proposer)
     db.session.rollback()
     assert draft.frozen_text == PROPOSED and draft.frozen_base_text == V1
     assert draft.base_version.number == 1
@@ -90,7 +90,7 @@ def test_a_submitted_proposal_can_be_rebased_until_voting_starts(draft, document
 def test_only_the_proposer_rebases(draft, document, clock, make_member):
     new_version(document, clock, V2_ELSEWHERE)
     with pytest.raises(AmendmentError, match="proposer"):
-        services.rebase(draft, make_member(roles=["receiver", "admin"]))
+        rebasing.rebase(draft, make_member(roles=["receiver", "admin"]))
     db.session.rollback()
     assert db.session.query(AmendmentEvent).count() == 1
 
@@ -100,8 +100,8 @@ def test_a_revision_of_an_old_proposal_starts_stale_and_is_rebased(draft, docume
     new_version(document, clock, V2_ELSEWHERE)
     revision = services.revise(draft, draft.proposer)
     db.session.commit()
-    assert services.base_status(revision).is_stale
-    services.rebase(revision, revision.proposer)
+    assert rebasing.base_status(revision).is_stale
+    rebasing.rebase(revision, revision.proposer)
     assert revision.base_version.number == 2
 
 
@@ -111,7 +111,7 @@ def test_a_clean_rebase_takes_the_merged_text_and_no_other(draft, document, cloc
     new_version(document, clock, V2_ELSEWHERE)
     rewritten = V2_ELSEWHERE.replace("No harassment.", "Anything goes.")
     with pytest.raises(AmendmentError, match="merges cleanly onto version 2"):
-        services.rebase(draft, draft.proposer, resolved_text=rewritten)
+        rebasing.rebase(draft, draft.proposer, resolved_text=rewritten)
     db.session.rollback()
     assert draft.base_version.number == 1 and draft.proposed_text == PROPOSED
 
@@ -125,4 +125,4 @@ def test_a_closed_proposal_is_not_rebased_and_is_told_so(draft, document, clock,
     db.session.commit()
     new_version(document, clock, V2_ELSEWHERE)
     with pytest.raises(AmendmentError, match="This proposal is closed; revise and resubmit"):
-        services.rebase(draft, draft.proposer)
+        rebasing.rebase(draft, draft.proposer)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from govern.amendments import services as amendments
+from govern.amendments.errors import AmendmentError
 from govern.amendments.models import Amendment
 from govern.documents.models import procedure_snapshot_json
 from govern.extensions import db
@@ -103,7 +104,7 @@ def test_a_receiver_does_not_schedule_their_own_proposal(
     meeting = services.create_meeting(
         receiver, "Assembly", "regular", EVENING, EVENING_END, "Hall", ""
     )
-    with pytest.raises(amendments.AmendmentError, match="Another receiver schedules"):
+    with pytest.raises(AmendmentError, match="Another receiver schedules"):
         amendments.schedule_discussion(amendment, own, meeting)
 
 

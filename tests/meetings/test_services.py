@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from govern.amendments import services as amendments
+from govern.amendments.errors import AmendmentError
 from govern.amendments.models import Amendment, AmendmentEvent
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
@@ -54,7 +55,7 @@ def test_only_a_receiver_in_good_standing_schedules(
     meeting = make_meeting()
     outbox_before = count(OutboxMessage)
     actor = make_member(roles=roles, standing=standing)
-    with pytest.raises(amendments.AmendmentError, match="Only a receiver in good standing"):
+    with pytest.raises(AmendmentError, match="Only a receiver in good standing"):
         amendments.schedule_discussion(acknowledged, actor, meeting)
     db.session.rollback()
     assert reloaded(acknowledged).state == State.ACKNOWLEDGED
@@ -83,7 +84,7 @@ def test_an_amendment_is_scheduled_once(acknowledged, receiver, make_meeting):
 def test_a_meeting_that_has_started_is_refused(acknowledged, receiver, make_meeting, clock):
     meeting = make_meeting()
     clock.current = EVENING
-    with pytest.raises(amendments.AmendmentError, match="has started already") as refused:
+    with pytest.raises(AmendmentError, match="has started already") as refused:
         amendments.schedule_discussion(acknowledged, receiver, meeting)
     assert refused.value.field == "meeting"
     db.session.rollback()
@@ -104,7 +105,7 @@ def test_a_scheduling_from_a_stale_read_is_refused_by_the_conditional_update(
             .where(Amendment.id == acknowledged.id)
             .values(state=State.DISCUSSION_SCHEDULED)
         )
-    with pytest.raises(amendments.AmendmentError, match="Someone else acted"):
+    with pytest.raises(AmendmentError, match="Someone else acted"):
         amendments.schedule_discussion(acknowledged, receiver, meeting)
     db.session.rollback()
     assert count(AgendaItem) == 0
