@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from govern.amendments import services
 from govern.documents import services as documents
 from govern.extensions import db
 
@@ -46,3 +47,31 @@ def document(app, clock):
 @pytest.fixture
 def proposer(make_member):
     return make_member(name="Pat Proposer", email="pat@example.org")
+
+
+@pytest.fixture
+def receiver(make_member):
+    return make_member(name="Rae Receiver", email="rae@example.org", roles=["receiver"])
+
+
+@pytest.fixture
+def receivers(make_member):
+    """Two receivers, for what goes to all of them."""
+    return [
+        make_member(name="Rita Receiver", email="rita@example.org", roles=["receiver"]),
+        make_member(name="Ravi Receiver", email="ravi@example.org", roles=["receiver"]),
+    ]
+
+
+@pytest.fixture
+def draft(document, proposer):
+    amendment = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
+    db.session.commit()
+    return amendment
+
+
+@pytest.fixture
+def submitted(draft, proposer, receiver):
+    services.submit(draft, proposer)
+    db.session.commit()
+    return draft

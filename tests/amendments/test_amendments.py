@@ -13,23 +13,6 @@ from tests.amendments.conftest import PROPOSED, V1
 
 
 @pytest.fixture
-def receivers(make_member):
-    return [
-        make_member(name="Rita Receiver", email="rita@example.org", roles=["receiver"]),
-        make_member(name="Ravi Receiver", email="ravi@example.org", roles=["receiver"]),
-    ]
-
-
-@pytest.fixture
-def draft(document, proposer):
-    amendment = services.start_draft(
-        proposer, document, "Patience", "Kindness takes time.", PROPOSED
-    )
-    db.session.commit()
-    return amendment
-
-
-@pytest.fixture
 def submitted(draft, proposer, receivers):
     services.submit(draft, proposer)
     db.session.commit()

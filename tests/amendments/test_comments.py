@@ -5,36 +5,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from govern.amendments import services
 from govern.amendments.comments import add_comment, render_comment
 from govern.amendments.models import COMMENT_MAX, Amendment, Comment
 from govern.extensions import db
 from govern.procedures.states import State
-from tests.amendments.conftest import PROPOSED, TOKEN, at_once
-
-
-@pytest.fixture
-def receiver(make_member):
-    return make_member(name="Rae Receiver", roles=["receiver"])
+from tests.amendments.conftest import TOKEN, at_once
 
 
 @pytest.fixture
 def member(make_member):
     return make_member(name="Mo Member")
-
-
-@pytest.fixture
-def draft(document, proposer):
-    amendment = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
-    db.session.commit()
-    return amendment
-
-
-@pytest.fixture
-def submitted(draft, proposer, receiver):
-    services.submit(draft, proposer)
-    db.session.commit()
-    return draft
 
 
 def comment_count() -> int:

@@ -1,6 +1,5 @@
 """The amendment pages: drafting, the amendment page and its actions, the list, the inbox."""
 
-import pytest
 from sqlalchemy import func, select
 
 from govern.amendments import services
@@ -11,25 +10,6 @@ from govern.procedures.states import State
 from tests.amendments.conftest import PROPOSED, V1
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def receiver(make_member):
-    return make_member(name="Rae Receiver", roles=["receiver"])
-
-
-@pytest.fixture
-def draft(document, proposer):
-    amendment = services.start_draft(proposer, document, "Patience", "Because.", PROPOSED)
-    db.session.commit()
-    return amendment
-
-
-@pytest.fixture
-def submitted(draft, proposer, receiver):
-    services.submit(draft, proposer)
-    db.session.commit()
-    return draft
 
 
 def form_data(title="Patience", rationale="Because.", text=PROPOSED, button="save"):
