@@ -19,6 +19,9 @@ from govern import create_app
 from govern.extensions import db
 from govern.members.models import Member, MemberRole
 
+# A code of conduct, its proposer and receivers, and a proposal, for any test that needs them.
+pytest_plugins = ["tests.governance"]
+
 POSTGRES_URL = os.environ.get(
     "GOVERN_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

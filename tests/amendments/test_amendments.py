@@ -9,7 +9,7 @@ from govern.amendments.models import Amendment, AmendmentEvent
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
 from govern.procedures.states import IllegalTransition, State
-from tests.amendments.conftest import PROPOSED, V1
+from tests.governance import PROPOSED, V1
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from govern.amendments import services
 from govern.amendments.models import Amendment, AmendmentEvent
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
-from tests.amendments.conftest import PROPOSED, TOKEN, V1, at_once
 from tests.conftest import PASSWORD
+from tests.governance import PROPOSED, TOKEN, V1, at_once
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -9,7 +9,7 @@ from govern.amendments.comments import add_comment, render_comment
 from govern.amendments.models import COMMENT_MAX, Amendment, Comment
 from govern.extensions import db
 from govern.procedures.states import State
-from tests.amendments.conftest import TOKEN, at_once
+from tests.governance import TOKEN, at_once
 
 
 @pytest.fixture

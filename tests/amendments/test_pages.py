@@ -7,7 +7,7 @@ from govern.amendments.models import Amendment
 from govern.documents import services as documents
 from govern.extensions import db
 from govern.procedures.states import State
-from tests.amendments.conftest import PROPOSED, V1
+from tests.governance import PROPOSED, V1
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -33,8 +33,8 @@ from govern.mail.models import OutboxMessage
 from govern.meetings.models import AgendaItem
 from govern.members.models import Member
 from govern.procedures.states import STATE_LABELS, State
-from tests.amendments.conftest import PROPOSED, V1
 from tests.conftest import PASSWORD
+from tests.governance import PROPOSED, V1
 
 EDITED_TITLE = "Patience with everyone"
 RATIONALE = "Kindness takes time."

@@ -8,7 +8,7 @@ from govern.amendments.models import AmendmentEvent
 from govern.documents import services as documents
 from govern.extensions import db
 from govern.procedures.states import State
-from tests.amendments.conftest import PROPOSED, V1
+from tests.governance import PROPOSED, V1
 
 V2_ELSEWHERE = V1.replace("to the IGO", "to the IGOs")
 V2_SAME_PLACE = V1.replace("Be kind.", "Be kind to everyone.")

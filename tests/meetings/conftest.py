@@ -5,34 +5,14 @@ from datetime import UTC, datetime
 import pytest
 
 from govern.amendments import services as amendments
-from govern.documents import services as documents
 from govern.extensions import db
 from govern.meetings import services
 from govern.meetings.models import MeetingKind
-from tests.amendments.conftest import PROPOSED, V1
+from tests.governance import PROPOSED
 
 # The clock fixture stands at 2026-03-01 12:00 UTC.
 EVENING = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 EVENING_END = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def document(app, clock):
-    versions = documents.import_versions(
-        [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
-    )
-    db.session.commit()
-    return versions[0].document
-
-
-@pytest.fixture
-def proposer(make_member):
-    return make_member(name="Pat Proposer", email="pat@example.org")
-
-
-@pytest.fixture
-def receiver(make_member):
-    return make_member(name="Rae Receiver", email="rae@example.org", roles=["receiver"])
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from govern.meetings import services
 from govern.meetings.models import AgendaItem, Meeting
 from govern.procedures import catalog
 from govern.procedures.states import State
-from tests.amendments.conftest import PROPOSED
+from tests.governance import PROPOSED
 from tests.meetings.conftest import EVENING, EVENING_END
 
 

@@ -1,4 +1,5 @@
-"""A code of conduct and a proposer, shared by the amendment tests."""
+"""A code of conduct, its proposer and receivers, and a proposal: shared by the amendment
+and meeting tests (registered as a plugin in tests/conftest.py)."""
 
 import threading
 
