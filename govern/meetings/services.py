@@ -40,6 +40,11 @@ class MeetingError(ValueError):
         self.field = field
 
 
+def can_run_meetings(member: Member) -> bool:
+    """Receivers and chairs in good standing plan and run meetings."""
+    return (member.has_role(Role.RECEIVER) or member.has_role(Role.CHAIR)) and member.is_eligible
+
+
 def create_meeting(
     actor: Member,
     title: str,
@@ -50,7 +55,7 @@ def create_meeting(
     online_link: str,
 ) -> Meeting:
     """Plan a meeting; `starts_at` and `ends_at` are aware datetimes (stored in UTC)."""
-    if not (actor.has_role(Role.RECEIVER) or actor.has_role(Role.CHAIR)) or not actor.is_eligible:
+    if not can_run_meetings(actor):
         raise MeetingError(gettext("Only a receiver or a chair in good standing plans meetings."))
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValueError("naive datetime given; meetings take aware datetimes")
