@@ -37,7 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from govern import cli
     from govern.amendments.views import bp as amendments_bp
     from govern.documents.views import bp as documents_bp
+    from govern.meetings.attendance_views import bp as attendance_bp
+    from govern.meetings.queue_views import bp as speakers_bp
     from govern.meetings.views import bp as meetings_bp
+    from govern.meetings.votes_views import bp as meeting_votes_bp
     from govern.members.admin_views import bp as members_admin_bp
     from govern.members.auth_views import bp as auth_bp
 
@@ -46,5 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(documents_bp)
     app.register_blueprint(amendments_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(attendance_bp)
+    app.register_blueprint(meeting_votes_bp)
+    app.register_blueprint(speakers_bp)
     cli.init_app(app)
     return app

@@ -25,6 +25,11 @@ def _post_urls(app, admin) -> list[str]:
         "token": "x" * 43,
         "slug": "code-of-conduct",
         "amendment_id": 1,
+        "item_id": 1,
+        "vote_id": 1,
+        "meeting_id": 1,
+        "request_id": 1,
+        "ouch_id": 1,
     }
     urls = []
     with app.test_request_context():

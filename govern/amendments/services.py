@@ -38,7 +38,7 @@ from govern.meetings.models import AgendaItem, Meeting
 from govern.members.models import Member, Role
 from govern.procedures import catalog
 from govern.procedures.stages import Actor, Event
-from govern.procedures.states import State, can_be_revised, next_state
+from govern.procedures.states import Outcome, State, can_be_revised, next_state
 
 # Procedures ------------------------------------------------------------------------------
 
@@ -253,6 +253,23 @@ def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -
     return item
 
 
+def open_meeting_vote(amendment: Amendment, actor: Member) -> None:
+    """The meeting starts voting on the amendment: from now on its text is frozen."""
+    to_state = _next(amendment, actor, Event.OPEN_MEETING_VOTE)
+    _move(amendment, actor, Event.OPEN_MEETING_VOTE, to_state)
+    amendment.freeze()
+    db.session.flush()
+
+
+def record_meeting_result(amendment: Amendment, actor: Member, passed: bool) -> None:
+    """A failed vote ends the amendment as failed, open to revision; a passed one moves it
+    to its next stage (under two-stage, ready for the electronic ballot)."""
+    outcome = Outcome.of(passed)
+    to_state = _next(amendment, actor, Event.RECORD_MEETING_RESULT, outcome)
+    _move(amendment, actor, Event.RECORD_MEETING_RESULT, to_state)
+    db.session.flush()
+
+
 # Helpers ---------------------------------------------------------------------------------
 
 
@@ -285,9 +302,12 @@ def _actors(amendment: Amendment, event: Event) -> frozenset[Actor]:
     return frozenset().union(*(stage.actors_for(event) for stage in amendment.procedure.stages))
 
 
-def _next(amendment: Amendment, actor: Member, event: Event) -> State:
-    """The state after `event`, once the procedure's rule on who fires it is met."""
-    to_state = next_state(amendment.procedure, amendment.state, event)
+def _next(
+    amendment: Amendment, actor: Member, event: Event, outcome: Outcome | None = None
+) -> State:
+    """The state after `event` (and a vote's `outcome`), once the procedure's rule on who
+    fires it is met."""
+    to_state = next_state(amendment.procedure, amendment.state, event, outcome=outcome)
     if may_act(amendment, actor, event):
         return to_state
     if _is_named(amendment, actor, event):

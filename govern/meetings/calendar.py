@@ -1,5 +1,6 @@
-"""A meeting as an iCalendar file, for members' calendars (RFC 5545)."""
+"""Meetings as iCalendar files, for members' calendars (RFC 5545)."""
 
+from collections.abc import Iterable
 from datetime import UTC
 
 from flask_babel import gettext
@@ -13,6 +14,24 @@ PRODID = "-//govern//Meetings//EN"
 
 def meeting_ics(meeting: Meeting, public_url: str) -> str:
     """The meeting as a published event; its UID and SEQUENCE let a calendar update it."""
+    return _calendar([meeting_event(meeting, public_url)], "PUBLISH").to_ical().decode()
+
+
+def meeting_cancellation_ics(meeting: Meeting, public_url: str) -> str:
+    """The message that takes the meeting off calendars: the same UID, cancelled."""
+    event = meeting_event(meeting, public_url)
+    event["status"] = "CANCELLED"
+    return _calendar([event], "CANCEL").to_ical().decode()
+
+
+def meetings_feed_ics(meetings: Iterable[Meeting], public_url: str, name: str) -> str:
+    """Every meeting, for calendars that subscribe: one event each, cancelled ones marked."""
+    calendar = _calendar([meeting_event(meeting, public_url) for meeting in meetings], "PUBLISH")
+    calendar.add("x-wr-calname", gettext("%(name)s meetings", name=name))
+    return calendar.to_ical().decode()
+
+
+def meeting_event(meeting: Meeting, public_url: str) -> Event:
     page = f"{public_url.rstrip('/')}/meetings/{meeting.id}"
     event = Event()
     event.add("uid", meeting.uid)
@@ -24,16 +43,25 @@ def meeting_ics(meeting: Meeting, public_url: str) -> str:
     event.add("location", meeting.place or meeting.online_link)
     event.add("url", page)
     event.add("description", _description(meeting, page))
+    if meeting.cancelled_at is not None:
+        event.add("status", "CANCELLED")
+    return event
+
+
+def _calendar(events: list[Event], method: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    calendar.add_component(event)
-    return calendar.to_ical().decode()
+    calendar.add("method", method)
+    for event in events:
+        calendar.add_component(event)
+    return calendar
 
 
 def _description(meeting: Meeting, page: str) -> str:
     lines = []
+    if meeting.cancelled_at is not None:
+        lines += [gettext("This meeting is cancelled."), ""]
     if meeting.items:
         lines += [gettext("Agenda:"), *(f"{item.position}. {item.title}" for item in meeting.items)]
         lines.append("")

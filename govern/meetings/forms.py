@@ -6,12 +6,13 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
     TimeField,
     URLField,
 )
 from wtforms.validators import Optional
 
-from govern.meetings.models import Meeting
+from govern.meetings.models import Meeting, MeetingKind
 from govern.meetings.services import describe_times, organization_zone
 
 EXISTING = "existing"
@@ -78,3 +79,72 @@ class ScheduleDiscussionForm(FlaskForm):
             self[name].errors = [*self[name].errors, str(error)]
             return None
         return str(error)
+
+
+# Planning meetings -----------------------------------------------------------------------
+
+MEETING_FIELDS = ("title", "kind", "day", "start_time", "end_time", "place", "online_link")
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Title"))
+    kind = RadioField(
+        _l("Kind"),
+        choices=[
+            (MeetingKind.REGULAR.value, _l("Regular meeting")),
+            (MeetingKind.STANDALONE.value, _l("Standalone meeting")),
+        ],
+        default=MeetingKind.REGULAR.value,
+        validate_choice=False,
+    )
+    day = DateField(_l("Date"), validators=[Optional()])
+    start_time = TimeField(_l("Start time"), validators=[Optional()])
+    end_time = TimeField(_l("End time"), validators=[Optional()])
+    place = StringField(
+        _l("Place"), description=_l("An address or a room. Give a place, an online link or both.")
+    )
+    online_link = URLField(
+        _l("Online link"), description=_l("A web address starting with https://.")
+    )
+    submit = SubmitField(_l("Save the meeting"))
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        if self.kind.data not in {kind.value for kind in MeetingKind}:
+            self.kind.errors = [_l("Choose the kind of meeting.")]
+        if self.day.errors:
+            self.day.errors = [_l("Give the date as year-month-day, e.g. 2026-03-10.")]
+        for name in ("start_time", "end_time"):
+            if self[name].errors:
+                self[name].errors = [_l("Give the time as hours and minutes, e.g. 19:00.")]
+        return not any(field.errors for field in self)
+
+    def show_error(self, error: Exception) -> str | None:
+        """Put the message next to its field; give it back when it belongs to none."""
+        field = getattr(error, "field", None)
+        name = SERVICE_FIELDS.get(field, field)
+        if name in MEETING_FIELDS:
+            self[name].errors = [*self[name].errors, str(error)]
+            return None
+        return str(error)
+
+
+class AgendaItemForm(FlaskForm):
+    title = StringField(_l("New agenda item"))
+    submit = SubmitField(_l("Add to the agenda"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class MinutesForm(FlaskForm):
+    body = TextAreaField(
+        _l("Minutes"),
+        description=_l(
+            "Markdown: **bold**, *italics*, lists with - and headings with #. "
+            "Attendance, votes and noted ouches are added below by the tool."
+        ),
+    )
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save the draft"))

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from flask import current_app
 from flask_babel import get_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from govern import clock
 from govern.extensions import db
+from govern.mail.services import Attachment, queue_mail
+from govern.meetings.calendar import meeting_cancellation_ics, meeting_ics
 from govern.meetings.models import (
     ITEM_TITLE_MAX,
     LINK_MAX,
@@ -24,6 +26,9 @@ from govern.meetings.models import (
     AgendaItem,
     Meeting,
     MeetingKind,
+    MeetingVote,
+    OuchNote,
+    SpeakerRequest,
 )
 from govern.members.models import Member, Role, Standing
 
@@ -81,8 +86,9 @@ def create_meeting(
 
 def add_agenda_item(meeting: Meeting, title: str, amendment=None) -> AgendaItem:
     """Append an item to the meeting's agenda, after the last one."""
-    # Locks the meeting on PostgreSQL, so two items added at once get two positions.
-    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+    _lock(meeting)
+    if meeting.cancelled_at is not None:
+        raise MeetingError(gettext("This meeting is cancelled; choose another one."), "meeting")
     last = db.session.scalar(
         select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)
     )
@@ -98,8 +104,27 @@ def add_agenda_item(meeting: Meeting, title: str, amendment=None) -> AgendaItem:
 
 
 def upcoming_meetings() -> list[Meeting]:
-    statement = select(Meeting).where(Meeting.starts_at > clock.now()).order_by(Meeting.starts_at)
+    """Meetings to come that still take place: those a discussion can be scheduled at."""
+    statement = (
+        select(Meeting)
+        .where(Meeting.starts_at > clock.now(), Meeting.cancelled_at.is_(None))
+        .order_by(Meeting.starts_at)
+    )
     return list(db.session.scalars(statement))
+
+
+def upcoming_statement() -> Select:
+    """Meetings to come, cancelled ones included (the list shows them as cancelled)."""
+    return select(Meeting).where(Meeting.starts_at > clock.now()).order_by(Meeting.starts_at)
+
+
+def past_statement() -> Select:
+    """Meetings that have started, the latest first."""
+    return (
+        select(Meeting)
+        .where(Meeting.starts_at <= clock.now())
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+    )
 
 
 def members_in_good_standing() -> list[Member]:
@@ -116,6 +141,183 @@ def new_uid() -> str:
     """A calendar UID no other meeting, here or elsewhere, has: `meeting-<random>@<host>`."""
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
     return f"meeting-{secrets.token_hex(12)}@{host}"
+
+
+def update_meeting(
+    meeting: Meeting,
+    actor: Member,
+    title: str,
+    kind: MeetingKind | str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    online_link: str,
+) -> bool:
+    """Change a meeting to come. When its time or place change, its calendar event's
+    SEQUENCE goes up and every member in good standing gets the updated event by mail.
+    Whether the members were told is returned."""
+    _check_may_change(meeting, actor)
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValueError("naive datetime given; meetings take aware datetimes")
+    title = _checked_title(title)
+    kind = MeetingKind(kind)
+    starts_at = _checked_start(starts_at)
+    ends_at = _checked_end(starts_at, ends_at)
+    place = _checked_line(place, PLACE_MAX, "place")
+    online_link = _checked_link(online_link)
+    if not place and not online_link:
+        raise MeetingError(
+            gettext("Say where the meeting takes place: a place, an online link or both."),
+            "place",
+        )
+    moved = (starts_at, ends_at, place, online_link) != (
+        meeting.starts_at,
+        meeting.ends_at,
+        meeting.place,
+        meeting.online_link,
+    )
+    meeting.title, meeting.kind = title, kind
+    meeting.starts_at, meeting.ends_at = starts_at, ends_at
+    meeting.place, meeting.online_link = place, online_link
+    if moved:
+        meeting.sequence += 1
+        _tell_members(
+            meeting,
+            gettext("Meeting changed: %(title)s", title=meeting.title),
+            "meeting_updated",
+            meeting_ics(meeting, current_app.config["PUBLIC_URL"]),
+            "PUBLISH",
+        )
+    db.session.flush()
+    return moved
+
+
+def cancel_meeting(meeting: Meeting, actor: Member) -> None:
+    """Call the meeting off and send every member in good standing the cancellation for
+    their calendars. It cannot be undone: a new meeting is planned instead."""
+    _check_may_change(meeting, actor)
+    meeting.cancelled_at = clock.now()
+    meeting.sequence += 1
+    _tell_members(
+        meeting,
+        gettext("Meeting cancelled: %(title)s", title=meeting.title),
+        "meeting_cancelled",
+        meeting_cancellation_ics(meeting, current_app.config["PUBLIC_URL"]),
+        "CANCEL",
+    )
+    db.session.flush()
+
+
+def why_not_changeable(meeting: Meeting) -> str | None:
+    """None while the meeting's details may change; otherwise the reason."""
+    if meeting.cancelled_at is not None:
+        return gettext("This meeting is cancelled; it can no longer be changed.")
+    if meeting.starts_at <= clock.now():
+        return gettext("This meeting has started already; it can no longer be changed.")
+    return None
+
+
+def _check_may_change(meeting: Meeting, actor: Member) -> None:
+    if not can_run_meetings(actor):
+        raise MeetingError(gettext("Only a receiver or a chair in good standing plans meetings."))
+    reason = why_not_changeable(meeting)
+    if reason is not None:
+        raise MeetingError(reason)
+    _lock(meeting)
+
+
+def _tell_members(meeting: Meeting, subject: str, template: str, ics: str, method: str) -> None:
+    # Built once for all members: with thousands of them, per-member work adds up.
+    attachment = Attachment(f"meeting-{meeting.id}.ics", f"text/calendar; method={method}", ics)
+    zone = organization_zone()
+    context = {
+        "meeting": meeting,
+        "time_zone": str(zone),
+        "local_times": describe_times(meeting, zone),
+        "utc_times": describe_times(meeting, UTC),
+    }
+    for member in members_in_good_standing():
+        queue_mail(member.email, subject, template, attachment, member=member, **context)
+
+
+# The agenda ------------------------------------------------------------------------------
+
+
+def add_plain_item(meeting: Meeting, actor: Member, title: str) -> AgendaItem:
+    """An agenda item other than an amendment's discussion, which scheduling adds."""
+    _check_may_edit_agenda(meeting, actor)
+    title = _checked_line(title, ITEM_TITLE_MAX, "title")
+    if not title:
+        raise MeetingError(gettext("Give the item a title."), "title")
+    return add_agenda_item(meeting, title)
+
+
+def remove_item(item: AgendaItem, actor: Member) -> None:
+    """Take a plain item off the agenda; the items after it move up one place."""
+    meeting = item.meeting
+    _check_may_edit_agenda(meeting, actor)
+    if item.amendment_id is not None:
+        raise MeetingError(
+            gettext("An amendment's discussion stays on the agenda it was scheduled on.")
+        )
+    if _is_referenced(item):
+        raise MeetingError(
+            gettext("This item has been taken up at the meeting; it stays in the record.")
+        )
+    later = [other for other in meeting.items if other.position > item.position]
+    db.session.delete(item)
+    db.session.flush()
+    # One at a time from the top, so no two items ever share a position.
+    for other in sorted(later, key=lambda other: other.position):
+        other.position -= 1
+        db.session.flush()
+    db.session.expire(meeting, ["items"])
+
+
+def move_item(item: AgendaItem, actor: Member, direction: str) -> None:
+    """Swap the item with the one before it ("up") or after it ("down")."""
+    meeting = item.meeting
+    _check_may_edit_agenda(meeting, actor)
+    if direction not in ("up", "down"):
+        raise MeetingError(gettext("Move an item up or down."))
+    db.session.refresh(meeting, ["items"])
+    items = meeting.items
+    index = next(i for i, other in enumerate(items) if other.id == item.id)
+    neighbour_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= neighbour_index < len(items):
+        raise MeetingError(gettext("This item cannot move further that way."))
+    neighbour = items[neighbour_index]
+    mine, theirs = item.position, neighbour.position
+    # Through a free position: the unique (meeting, position) holds at every step.
+    item.position = -1
+    db.session.flush()
+    neighbour.position = mine
+    db.session.flush()
+    item.position = theirs
+    db.session.flush()
+    db.session.expire(meeting, ["items"])
+
+
+def _check_may_edit_agenda(meeting: Meeting, actor: Member) -> None:
+    if not can_run_meetings(actor):
+        raise MeetingError(gettext("Only a receiver or a chair in good standing sets agendas."))
+    if meeting.cancelled_at is not None:
+        raise MeetingError(gettext("This meeting is cancelled; it can no longer be changed."))
+    _lock(meeting)
+
+
+def _is_referenced(item: AgendaItem) -> bool:
+    for model in (SpeakerRequest, OuchNote, MeetingVote):
+        statement = select(model.id).where(model.agenda_item_id == item.id).limit(1)
+        if db.session.scalar(statement) is not None:
+            return True
+    return False
+
+
+def _lock(meeting: Meeting) -> None:
+    """Lock the meeting's row on PostgreSQL: changes to one meeting and its agenda
+    happen one at a time (two items added at once get two positions)."""
+    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
 
 
 # Time zones ------------------------------------------------------------------------------

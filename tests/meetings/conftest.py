@@ -3,11 +3,14 @@
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from govern.amendments import services as amendments
 from govern.extensions import db
 from govern.meetings import services
-from govern.meetings.models import MeetingKind
+from govern.meetings.models import Attendance, MeetingKind
+from govern.members.models import Member
+from tests.conftest import PASSWORD_HASH
 from tests.governance import PROPOSED
 
 # The clock fixture stands at 2026-03-01 12:00 UTC.
@@ -51,3 +54,43 @@ def make_meeting(receiver, clock):
         return meeting
 
     return make
+
+
+@pytest.fixture
+def chair(make_member):
+    return make_member(name="Cleo Chair", email="cleo@example.org", roles=["chair"])
+
+
+@pytest.fixture
+def item(acknowledged, receiver, make_meeting):
+    """The amendment's discussion slot, the only item of a meeting to come."""
+    from govern.amendments import services as amendments
+
+    item = amendments.schedule_discussion(acknowledged, receiver, make_meeting())
+    db.session.commit()
+    return item
+
+
+@pytest.fixture
+def check_in():
+    """Check `count` new members in at the item's meeting, all in one transaction."""
+
+    def check(item, count: int, standing: str = "active") -> list[Member]:
+        start = db.session.scalar(select(func.count()).select_from(Member))
+        members = [
+            Member(
+                name=f"Present {start + number}",
+                email=f"present{start + number}@example.org",
+                standing=standing,
+                password_hash=PASSWORD_HASH,
+            )
+            for number in range(count)
+        ]
+        db.session.add_all(members)
+        db.session.flush()
+        for member in members:
+            db.session.add(Attendance(meeting_id=item.meeting_id, member_id=member.id))
+        db.session.commit()
+        return members
+
+    return check
