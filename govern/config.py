@@ -44,6 +44,8 @@ DEFAULTS: dict[str, object] = {
     "FORGOT_PASSWORD_ADDRESS_RATE_LIMIT": "5 per hour",
     # Per member: the live redline preview asks once a pause in typing.
     "PREVIEW_RATE_LIMIT": "120 per minute",
+    # Per member: wrong meeting codes typed at self check-in.
+    "CHECK_IN_RATE_LIMIT": "10 per minute;30 per hour",
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
     "PROXY_FIX_X_FOR": 0,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -33,9 +33,6 @@ from govern.web import MAX_ID, get_by_id
 
 bp = Blueprint("attendance", __name__)
 
-# Counted per member, and only for refused attempts: enough for typos, far too few to guess
-# one of 31**6 codes.
-CHECK_IN_RATE_LIMIT = "10 per minute;30 per hour"
 QUERY_MAX = 200
 
 
@@ -219,7 +216,9 @@ def close_check_in(meeting_id: int):
 
 
 def _check_in_rate_limit() -> str:
-    return current_app.config.get("CHECK_IN_RATE_LIMIT", CHECK_IN_RATE_LIMIT)
+    """Counted per member, and only for refused attempts: enough for typos, far too few
+    to guess one of 31**6 codes."""
+    return current_app.config["CHECK_IN_RATE_LIMIT"]
 
 
 def _signed_in_member() -> str:
