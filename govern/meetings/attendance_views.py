@@ -29,7 +29,7 @@ from govern.meetings import attendance, services
 from govern.meetings.models import Meeting
 from govern.members.forms import STANDING_LABELS
 from govern.members.models import Member
-from govern.web import MAX_ID, get_by_id
+from govern.web import MAX_ID, get_by_id, page_number
 
 bp = Blueprint("attendance", __name__)
 
@@ -108,14 +108,21 @@ def manage(meeting_id: int):
 def _attendance_page(meeting: Meeting, error: str | None = None):
     query = _query()
     found = attendance.find_members(query)
+    counts = attendance.presence(meeting)
+    per_page = attendance.PRESENT_PAGE_SIZE
+    pages = max(1, -(-counts.present // per_page))
+    present_page = min(page_number(), pages)
     return render_template(
         "meetings/attendance.html",
         meeting=meeting,
         query=query,
         found=found,
         found_present=attendance.present_member_ids(meeting, [member.id for member in found]),
-        present=attendance.present_members(meeting),
-        counts=attendance.presence(meeting),
+        present=attendance.present_members(meeting, present_page, per_page),
+        present_page=present_page,
+        present_pages=pages,
+        present_page_size=per_page,
+        counts=counts,
         standing_labels=STANDING_LABELS,
         action_form=ActionForm(),
         search_limit=attendance.SEARCH_LIMIT,
@@ -124,7 +131,9 @@ def _attendance_page(meeting: Meeting, error: str | None = None):
 
 
 def _back_to_attendance(meeting: Meeting):
-    return redirect(url_for(".manage", meeting_id=meeting.id, q=_query() or None))
+    # The page of the present list the chair acted on rides in the form's address.
+    page = page_number() if page_number() > 1 else None
+    return redirect(url_for(".manage", meeting_id=meeting.id, q=_query() or None, page=page))
 
 
 def _chair_action(meeting_id: int, form_class: type[FlaskForm], act: Callable) -> object:

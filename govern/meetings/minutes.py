@@ -70,6 +70,10 @@ def approve_minutes(meeting: Meeting, actor: Member) -> Minutes:
         raise MeetingError(gettext("Write and save the minutes before approving them."))
     if meeting.starts_at > clock.now():
         raise MeetingError(gettext("Minutes are approved once the meeting has taken place."))
+    if _has_open_vote(meeting):
+        raise MeetingError(
+            gettext("A vote of this meeting is still open: close it before approving the minutes.")
+        )
     # Only one approval lands, even from two requests at once.
     approved = db.session.execute(
         update(Minutes)
@@ -81,6 +85,16 @@ def approve_minutes(meeting: Meeting, actor: Member) -> Minutes:
         raise MeetingError(gettext("These minutes are approved already."))
     db.session.refresh(minutes)
     return minutes
+
+
+def _has_open_vote(meeting: Meeting) -> bool:
+    statement = (
+        select(MeetingVote.id)
+        .join(AgendaItem, AgendaItem.id == MeetingVote.agenda_item_id)
+        .where(AgendaItem.meeting_id == meeting.id, MeetingVote.closed_at.is_(None))
+        .limit(1)
+    )
+    return db.session.scalar(statement) is not None
 
 
 def checked_body(body: str) -> str:
@@ -140,10 +154,12 @@ def attendance_figures(meeting: Meeting) -> AttendanceFigures:
 
 
 def meeting_votes(meeting: Meeting) -> list[MeetingVote]:
+    """The meeting's closed votes. An open one is left out: its running counts would tell
+    whoever reloads the page how each electronic voter just voted."""
     statement = (
         select(MeetingVote)
         .join(AgendaItem, AgendaItem.id == MeetingVote.agenda_item_id)
-        .where(AgendaItem.meeting_id == meeting.id)
+        .where(AgendaItem.meeting_id == meeting.id, MeetingVote.closed_at.is_not(None))
         .order_by(AgendaItem.position, MeetingVote.opened_at, MeetingVote.id)
     )
     return list(db.session.scalars(statement))

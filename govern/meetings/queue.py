@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from govern import clock
 from govern.extensions import db
@@ -81,22 +82,31 @@ class SpeakingTime:
     total: timedelta
 
 
-def speaking_statistics(requests: Iterable[SpeakerRequest], now: datetime) -> list[SpeakingTime]:
+class SpokenTurn(Protocol):
+    member_id: int
+    name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+def speaking_statistics(turns: Iterable[SpokenTurn], now: datetime) -> list[SpeakingTime]:
     """How often and how long each person spoke, longest first; a turn still going counts
-    up to `now`."""
-    totals: dict[int, SpeakingTime] = {}
-    for turn in requests:
+    up to `now`. Each turn carries the speaker's name (see `_spoken_turns`)."""
+    counts: dict[int, int] = {}
+    totals: dict[int, timedelta] = {}
+    names: dict[int, str] = {}
+    for turn in turns:
         if turn.started_at is None:
             continue
-        length = (turn.ended_at or now) - turn.started_at
-        before = totals.get(turn.member_id)
-        totals[turn.member_id] = SpeakingTime(
-            turn.member_id,
-            turn.member.name,
-            (before.turns if before else 0) + 1,
-            (before.total if before else timedelta()) + max(length, timedelta()),
-        )
-    return sorted(totals.values(), key=lambda row: (-row.total, -row.turns, row.name))
+        length = max((turn.ended_at or now) - turn.started_at, timedelta())
+        counts[turn.member_id] = counts.get(turn.member_id, 0) + 1
+        totals[turn.member_id] = totals.get(turn.member_id, timedelta()) + length
+        names[turn.member_id] = turn.name
+    rows = [
+        SpeakingTime(member_id, names[member_id], counts[member_id], totals[member_id])
+        for member_id in counts
+    ]
+    return sorted(rows, key=lambda row: (-row.total, -row.turns, row.name))
 
 
 # Reading the queue -------------------------------------------------------------------------
@@ -111,9 +121,34 @@ def requests_of(item: AgendaItem) -> list[SpeakerRequest]:
     return list(db.session.scalars(statement))
 
 
+def open_requests(item: AgendaItem) -> list[SpeakerRequest]:
+    """The item's waiting and speaking requests with their members, in one query: the
+    queue page names every one of them. Done and withdrawn turns stay in the database."""
+    statement = (
+        select(SpeakerRequest)
+        .where(
+            SpeakerRequest.agenda_item_id == item.id,
+            SpeakerRequest.status.in_([SpeakerStatus.WAITING, SpeakerStatus.SPEAKING]),
+        )
+        # The name is all the page needs: the roles stay unloaded until asked for.
+        .options(joinedload(SpeakerRequest.member).lazyload(Member.role_rows))
+        .order_by(SpeakerRequest.id)
+    )
+    return list(db.session.scalars(statement))
+
+
+def spoken_on(item: AgendaItem) -> set[int]:
+    """Who has had the floor on the item (see `members_who_spoke`), asked of the database."""
+    statement = (
+        select(SpeakerRequest.member_id)
+        .where(SpeakerRequest.agenda_item_id == item.id, SpeakerRequest.started_at.is_not(None))
+        .distinct()
+    )
+    return set(db.session.scalars(statement))
+
+
 def queue_of(item: AgendaItem) -> list[SpeakerRequest]:
-    requests = requests_of(item)
-    return speaking_order(requests, members_who_spoke(requests))
+    return speaking_order(open_requests(item), spoken_on(item))
 
 
 def current_speaker(item: AgendaItem) -> SpeakerRequest | None:
@@ -132,17 +167,31 @@ def waiting_count(item: AgendaItem) -> int:
     return db.session.scalar(statement.select_from(SpeakerRequest))
 
 
+def _spoken_turns(*conditions) -> list[SpokenTurn]:
+    """The turns that started, as (member_id, name, started_at, ended_at) rows: no ORM
+    objects and no lazy load of each speaker."""
+    statement = (
+        select(
+            SpeakerRequest.member_id,
+            Member.name,
+            SpeakerRequest.started_at,
+            SpeakerRequest.ended_at,
+        )
+        .join(Member, Member.id == SpeakerRequest.member_id)
+        .where(SpeakerRequest.started_at.is_not(None), *conditions)
+    )
+    return list(db.session.execute(statement))
+
+
 def item_statistics(item: AgendaItem) -> list[SpeakingTime]:
-    return speaking_statistics(requests_of(item), clock.now())
+    turns = _spoken_turns(SpeakerRequest.agenda_item_id == item.id)
+    return speaking_statistics(turns, clock.now())
 
 
 def meeting_statistics(meeting: Meeting) -> list[SpeakingTime]:
-    statement = (
-        select(SpeakerRequest)
-        .join(AgendaItem, AgendaItem.id == SpeakerRequest.agenda_item_id)
-        .where(AgendaItem.meeting_id == meeting.id, SpeakerRequest.started_at.is_not(None))
-    )
-    return speaking_statistics(db.session.scalars(statement), clock.now())
+    items = select(AgendaItem.id).where(AgendaItem.meeting_id == meeting.id)
+    turns = _spoken_turns(SpeakerRequest.agenda_item_id.in_(items))
+    return speaking_statistics(turns, clock.now())
 
 
 def members_named(text: str) -> list[Member]:
@@ -346,6 +395,7 @@ def ouches_of(meeting: Meeting) -> list[OuchNote]:
     statement = (
         select(OuchNote)
         .where(OuchNote.meeting_id == meeting.id)
+        .options(selectinload(OuchNote.agenda_item))
         .order_by(OuchNote.noted_at, OuchNote.id)
     )
     return list(db.session.scalars(statement))

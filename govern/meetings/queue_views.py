@@ -2,8 +2,18 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -48,7 +58,12 @@ def speakers_waiting(item: AgendaItem) -> int:
 def speaking_time(length: timedelta) -> str:
     """A speaking time as minutes and seconds: "4:05"."""
     seconds = int(length.total_seconds())
-    return gettext("%(minutes)d:%(seconds)02d", minutes=seconds // 60, seconds=seconds % 60)
+    # Translated once per locale and request: the statistics tables have hundreds of rows.
+    formats = g.setdefault("speaking_time_formats", {})
+    locale = str(get_locale())
+    if locale not in formats:
+        formats[locale] = gettext("%(minutes)d:%(seconds)02d")
+    return formats[locale] % {"minutes": seconds // 60, "seconds": seconds % 60}
 
 
 def load_item(meeting_id: int, item_id: int) -> AgendaItem:
@@ -75,8 +90,8 @@ def show(meeting_id: int, item_id: int):
 
 def queue_page(item: AgendaItem, error: str | None = None, status: int = 200, ouch_form=None):
     facilitating = can_run_meetings(current_user)
-    requests = queue.requests_of(item)
-    order = queue.speaking_order(requests, queue.members_who_spoke(requests))
+    requests = queue.open_requests(item)
+    order = queue.speaking_order(requests, queue.spoken_on(item))
     mine = next((turn for turn in order if turn.member_id == current_user.id), None)
     speaker = next((turn for turn in requests if turn.status == SpeakerStatus.SPEAKING), None)
     name = (request.args.get("name") or "").strip() if facilitating else ""

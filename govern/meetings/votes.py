@@ -7,6 +7,7 @@ before anything changes. Closing a vote is a conditional UPDATE, so a double cli
 chairs at once record it once, and the amendment moves in the same transaction.
 """
 
+from datetime import timedelta
 from enum import StrEnum
 
 from flask_babel import gettext
@@ -83,13 +84,27 @@ def is_checked_in(vote: MeetingVote, member: Member) -> bool:
     return bool(db.session.scalar(statement))
 
 
+# A meeting votes while it meets: from a little before its planned start (the chair sets
+# things up) until some hours after its planned end (meetings run late).
+VOTING_WINDOW = (timedelta(minutes=15), timedelta(hours=6))
+
+
 def open_vote(item: AgendaItem, actor: Member, mode: VoteMode | str) -> MeetingVote:
     """Start the meeting's vote on the item's amendment; its text is frozen from now on."""
     amendment = item.amendment
     if amendment is None:
         raise MeetingVoteError(gettext("Only an amendment's agenda item is voted on."))
-    if item.meeting.cancelled_at is not None:
+    meeting = item.meeting
+    if meeting.cancelled_at is not None:
         raise MeetingVoteError(gettext("This meeting was cancelled; nothing is voted on there."))
+    early, late = VOTING_WINDOW
+    now = clock.now()
+    if now < meeting.starts_at - early:
+        raise MeetingVoteError(gettext("The meeting votes once it has begun."))
+    if now > meeting.ends_at + late:
+        raise MeetingVoteError(
+            gettext("This meeting is over; the amendment's discussion needs another meeting.")
+        )
     try:
         mode = VoteMode(mode)
     except ValueError:

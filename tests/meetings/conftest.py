@@ -62,12 +62,12 @@ def chair(make_member):
 
 
 @pytest.fixture
-def item(acknowledged, receiver, make_meeting):
-    """The amendment's discussion slot, the only item of a meeting to come."""
-    from govern.amendments import services as amendments
-
+def item(acknowledged, receiver, make_meeting, clock):
+    """The amendment's discussion slot, the only item of a meeting scheduled ahead and
+    now begun: the clock stands at its start."""
     item = amendments.schedule_discussion(acknowledged, receiver, make_meeting())
     db.session.commit()
+    clock.current = EVENING
     return item
 
 

@@ -9,6 +9,7 @@ from govern.meetings import attendance
 from govern.meetings.attendance import CODE_ALPHABET, WrongCode
 from govern.meetings.models import CHECK_IN_CODE_LENGTH, Attendance, Meeting
 from govern.meetings.services import MeetingError
+from govern.members.models import Member
 from tests.conftest import PASSWORD
 from tests.governance import at_once
 
@@ -248,6 +249,30 @@ def test_the_chair_searches_checks_in_and_out_on_the_attendance_page(
     assert response.status_code == 302
     assert "Nora Nakamura is checked out." in as_chair.get(response.location).get_data(True)
     assert counts(meeting) == (0, 0)
+
+
+def test_the_attendance_page_lists_those_present_a_page_at_a_time(
+    as_chair, meeting, chair, make_member, monkeypatch
+):
+    monkeypatch.setattr(attendance, "PRESENT_PAGE_SIZE", 2)
+    names = ["Ada Present", "Ben Present", "Cy Present"]
+    attendance.check_in_many(meeting, [make_member(name=name) for name in names], chair)
+    db.session.commit()
+    base = f"/meetings/{meeting.id}/attendance"
+    first = as_chair.get(f"{base}?q=Present").get_data(as_text=True)
+    assert "3 members present" in first and "Page 1 of 2" in first
+    assert "Check out Ada Present" in first and "Check out Cy Present" in first  # the search
+    listed = first.split('id="present-heading"')[1]
+    assert "Ada Present" in listed and "Ben Present" in listed and "Cy Present" not in listed
+    second = as_chair.get(f"{base}?q=Present&page=2").get_data(as_text=True)
+    listed = second.split('id="present-heading"')[1]
+    assert "Cy Present" in listed and "Ada Present" not in listed and "Page 2 of 2" in listed
+    cy = db.session.scalar(select(Member).where(Member.name == "Cy Present"))
+    response = as_chair.post(f"{base}/check-out?page=2", data={"member_id": cy.id})
+    assert response.status_code == 302 and response.location.endswith("attendance?page=2")
+    back = as_chair.get(response.location).get_data(as_text=True)  # page 2 is gone: page 1
+    assert "2 members present" in back and "Page 1 of" not in back
+    assert counts(meeting) == (2, 2)
 
 
 def test_the_chair_checks_in_several_members_at_once(as_chair, meeting, make_member):

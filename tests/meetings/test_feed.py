@@ -40,6 +40,17 @@ def test_the_feed_is_public_when_the_documents_are(client, make_meeting):
     assert client.get("/meetings/").status_code == 302
 
 
+def test_the_feed_leaves_out_online_links_that_may_carry_a_password(client, make_meeting):
+    link = "https://meet.example.org/assembly?pwd=SECRET"
+    meeting = make_meeting(place="", online_link=link)
+    feed = client.get("/meetings/calendar.ics").get_data(as_text=True)
+    assert "SECRET" not in feed.replace("\r\n ", "")
+    event = events(client.get("/meetings/calendar.ics"))[meeting.uid]
+    assert str(event["location"]) == "Online"
+    # The meeting's own .ics, with its link, is for signed-in members.
+    assert client.get(f"/meetings/{meeting.id}/calendar.ics").status_code == 302
+
+
 @pytest.fixture
 def private(app):
     app.config["DOCUMENTS_PUBLIC"] = False

@@ -2,6 +2,7 @@
 their concurrency."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from flask_login.utils import _create_identifier
@@ -15,6 +16,7 @@ from govern.meetings.models import Attendance, MeetingVote, MeetingVoter, VoteMo
 from govern.members.models import Member
 from govern.procedures.states import IllegalTransition, State
 from tests.governance import PROPOSED, V1
+from tests.meetings.conftest import EVENING, EVENING_END
 
 
 def state_of(amendment: Amendment) -> str:
@@ -322,3 +324,42 @@ def test_the_same_member_voting_from_two_devices_at_once_counts_once(app, item, 
     db.session.expire_all()
     vote = db.session.get(MeetingVote, vote.id)
     assert vote.yes + vote.no + vote.abstain == count(MeetingVoter) == 1
+
+
+# When a meeting votes, and what nobody sees meanwhile ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "message"),
+    [
+        (EVENING - timedelta(minutes=16), "The meeting votes once it has begun."),
+        (EVENING_END + timedelta(hours=6, minutes=1), "This meeting is over"),
+    ],
+)
+def test_a_meeting_votes_only_while_it_meets(item, chair, clock, moment, message):
+    clock.current = moment
+    with pytest.raises(votes.MeetingVoteError, match=message):
+        votes.open_vote(item, chair, VoteMode.HAND_COUNT)
+    db.session.rollback()
+    assert state_of(item.amendment) == State.DISCUSSION_SCHEDULED
+    assert count(MeetingVote) == 0
+    clock.current = EVENING - timedelta(minutes=10)  # the chair sets up a little early
+    assert opened(item, chair).closed_at is None
+
+
+def test_no_page_shows_the_counts_of_an_open_electronic_vote(
+    client, item, chair, check_in, sign_in
+):
+    vote = opened(item, chair, VoteMode.ELECTRONIC)
+    voter, _other = check_in(item, 2)
+    votes.cast_vote(vote, voter, "no")
+    db.session.commit()
+    sign_in(chair)
+    meeting_id = item.meeting_id
+    for url in (f"/meetings/{meeting_id}", f"/meetings/{meeting_id}/minutes"):
+        page = client.get(url).get_data(as_text=True)
+        assert "1 no" not in page and "0 yes" not in page, url
+    client.post(f"/meetings/{meeting_id}/minutes", data={"body": "Met.", "save": "Save"})
+    response = client.post(f"/meetings/{meeting_id}/minutes/approve")
+    assert response.status_code == 400
+    assert "A vote of this meeting is still open" in response.get_data(as_text=True)
