@@ -35,7 +35,7 @@ def rules(live_app):
 def test_the_redline_follows_the_typing_in_one_section(page, rules, admin_account):
     sign_in(page, admin_account)
     page.goto("/documents/rules/amendments/new")
-    page.get_by_role("link", name="Meetings", exact=True).click()
+    page.locator("#main").get_by_role("link", name="Meetings", exact=True).click()
     section_url = page.url
     text = page.get_by_label("Proposed text of this section")
     expect(text).to_have_value("## Meetings\n\nMembers meet monthly.")

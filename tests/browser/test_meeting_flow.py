@@ -26,7 +26,7 @@ MEMBERS = [("Mina Member", "mina@example.org"), ("Jun Park", "jun@example.org"),
 
 @pytest.fixture
 def scheduled(live_app):
-    """Mina's proposal, acknowledged and on the agenda of tomorrow's general assembly."""
+    """Mina's proposal, acknowledged, scheduled at a general assembly that has now begun."""
     with live_app.app_context():
         document = documents.import_versions(
             [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
@@ -52,6 +52,9 @@ def scheduled(live_app):
             starts + timedelta(hours=2), "Union hall", "",
         )  # fmt: skip
         item = amendments.schedule_discussion(proposal, rosa, meeting)
+        # A day later the meeting has begun (the live server runs on the real clock).
+        meeting.starts_at = datetime.now(UTC) - timedelta(minutes=5)
+        meeting.ends_at = meeting.starts_at + timedelta(hours=2)
         db.session.commit()
         return {"meeting": meeting.id, "item": item.id, "amendment": proposal.id}
 
