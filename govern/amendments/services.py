@@ -7,7 +7,7 @@ IllegalTransition or AmendmentError before changing anything. Carrying a proposa
 to a newer version is in `rebasing`; the checks of input and proposer are in `checks`.
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext
@@ -226,9 +226,11 @@ def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -
             gettext("This meeting has started already; choose one that is still to come."),
             "meeting",
         )
+    _check_discussion_may_move(amendment)
     # The state moves first: of two submissions at once, the second stops here, before
-    # it could add the same agenda item again.
-    _move(amendment, actor, Event.SCHEDULE_DISCUSSION, to_state)
+    # it could add the same agenda item again. Moving a discussion keeps the state, so
+    # the amendment must also be unchanged since it was read.
+    _move(amendment, actor, Event.SCHEDULE_DISCUSSION, to_state, amendment.updated_at)
     title = gettext("Amendment #%(number)s: %(title)s", number=amendment.id, title=amendment.title)
     item = meetings.add_agenda_item(meeting, title, amendment)
     public_url = current_app.config["PUBLIC_URL"].rstrip("/")
@@ -251,6 +253,29 @@ def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -
         _mail(member, subject, "discussion_scheduled", amendment, **context)
     db.session.flush()
     return item
+
+
+def discussion_meeting(amendment: Amendment) -> Meeting | None:
+    """The meeting to come that holds the amendment's discussion, if any. A discussion
+    moves to another meeting only when its meeting was cancelled or is over."""
+    if not amendment.agenda_items:
+        return None
+    meeting = amendment.agenda_items[-1].meeting
+    if meeting.cancelled_at is None and meeting.ends_at > clock.now():
+        return meeting
+    return None
+
+
+def _check_discussion_may_move(amendment: Amendment) -> None:
+    """A meeting still to come keeps the discussion (and a second click changes nothing)."""
+    meeting = discussion_meeting(amendment)
+    if meeting is not None:
+        raise AmendmentError(
+            gettext(
+                "Its discussion is on the agenda of %(meeting)s already.", meeting=meeting.title
+            ),
+            "meeting",
+        )
 
 
 def open_meeting_vote(amendment: Amendment, actor: Member) -> None:
@@ -326,14 +351,22 @@ def _next(
     )
 
 
-def _move(amendment: Amendment, actor: Member | None, event: Event, to_state: State) -> None:
+def _move(
+    amendment: Amendment,
+    actor: Member | None,
+    event: Event,
+    to_state: State,
+    unchanged_since: datetime | None = None,
+) -> None:
     """Change the state only if nobody changed it since it was read (a double click, two
-    receivers at once, a stale page): the database decides, not an `if`."""
+    receivers at once, a stale page): the database decides, not an `if`. A move that keeps
+    the state also needs `unchanged_since`, the `updated_at` read."""
     from_state = amendment.state
     now = clock.now()
+    unchanged = [] if unchanged_since is None else [Amendment.updated_at == unchanged_since]
     moved = db.session.execute(
         update(Amendment)
-        .where(Amendment.id == amendment.id, Amendment.state == from_state)
+        .where(Amendment.id == amendment.id, Amendment.state == from_state, *unchanged)
         .values(state=to_state, updated_at=now)
         .execution_options(synchronize_session=False)
     )

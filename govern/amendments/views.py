@@ -121,7 +121,7 @@ def inbox():
     # Any receiver may schedule; whether the procedure has a discussion shows in the state.
     to_schedule = (
         select(Amendment)
-        .where(Amendment.state == State.ACKNOWLEDGED)
+        .where(Amendment.state.in_([State.ACKNOWLEDGED, State.DISCUSSION_SCHEDULED]))
         .order_by(Amendment.updated_at, Amendment.id)
     )
     return render_template(
@@ -131,6 +131,8 @@ def inbox():
             amendment
             for amendment in db.session.scalars(to_schedule)
             if Event.SCHEDULE_DISCUSSION in allowed_events(amendment.procedure, amendment.state)
+            # Scheduled already, unless its meeting was cancelled or ended without a vote.
+            and services.discussion_meeting(amendment) is None
         ],
         action_form=ActionForm(),
     )
@@ -204,8 +206,10 @@ def _permitted_actions(amendment: Amendment, status: rebasing.BaseStatus) -> set
         and (addressee is None or addressee.id == me.id or not addressee.is_eligible)
     ):
         can.add("acknowledge")
-    if Event.SCHEDULE_DISCUSSION in events and services.may_act(
-        amendment, me, Event.SCHEDULE_DISCUSSION
+    if (
+        Event.SCHEDULE_DISCUSSION in events
+        and services.may_act(amendment, me, Event.SCHEDULE_DISCUSSION)
+        and services.discussion_meeting(amendment) is None
     ):
         can.add("schedule")
     return can

@@ -89,6 +89,10 @@ def add_agenda_item(meeting: Meeting, title: str, amendment=None) -> AgendaItem:
     _lock(meeting)
     if meeting.cancelled_at is not None:
         raise MeetingError(gettext("This meeting is cancelled; choose another one."), "meeting")
+    if amendment is not None and any(item.amendment_id == amendment.id for item in meeting.items):
+        raise MeetingError(
+            gettext("This amendment is on this meeting's agenda already."), "meeting"
+        )
     last = db.session.scalar(
         select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)
     )

@@ -125,6 +125,10 @@ def transitions(procedure: Procedure) -> Mapping[tuple[State, Event], Target]:
             table[waiting, Event.WITHDRAW] = State.WITHDRAWN
         if stage.kind == StageKind.DISCUSSION:
             table[waiting, Event.SCHEDULE_DISCUSSION] = State.DISCUSSION_SCHEDULED
+            # Moving the discussion to another meeting (one cancelled, or over without a vote).
+            table[State.DISCUSSION_SCHEDULED, Event.SCHEDULE_DISCUSSION] = (
+                State.DISCUSSION_SCHEDULED
+            )
             waiting = State.DISCUSSION_SCHEDULED
         elif stage.kind in VOTE_KINDS:
             votes_left -= 1
@@ -233,7 +237,12 @@ def what_happens_next(procedure: Procedure, state: State | str) -> str:
     elif state == State.WITHDRAWN:
         sentence = gettext("It was withdrawn. Its proposer may revise it and submit it again.")
     else:
-        opening = next(e for e in allowed_events(procedure, state) if e != Event.WITHDRAW)
+        table = transitions(procedure)
+        opening = next(
+            event
+            for event in allowed_events(procedure, state)
+            if event != Event.WITHDRAW and table[state, event] != state
+        )
         stage = next(stage for stage in procedure.stages if opening in stage.actors)
         sentence = describe_stage(procedure, stage)
     if Event.WITHDRAW in allowed_events(procedure, state):

@@ -230,7 +230,8 @@ def revise_rule(actor: Actor, state: State) -> Outcome:
 def schedule_form_rule(actor: Actor, state: State) -> Outcome:
     if actor != Actor.RECEIVER:
         return FORBIDDEN
-    if state != State.ACKNOWLEDGED:
+    # Scheduled already: the discussion may move to another meeting.
+    if state not in (State.ACKNOWLEDGED, State.DISCUSSION_SCHEDULED):
         return refused(cannot("Schedule the discussion", state))
     return page("Schedule the discussion of amendment #")
 

@@ -243,7 +243,7 @@ def test_a_second_submission_is_refused_and_sends_nothing_more(as_receiver, ackn
     after_first = snapshot(acknowledged)
     response = as_receiver.post(url, data=new_meeting_form())
     assert response.status_code == 400
-    assert "the amendment is discussion scheduled" in response.get_data(as_text=True)
+    assert "on the agenda of Discussion: Patience already" in response.get_data(as_text=True)
     assert snapshot(acknowledged) == after_first
 
 
@@ -306,3 +306,21 @@ def test_any_member_sees_the_meeting_and_downloads_its_calendar_file(
         f'attachment; filename="meeting-{meeting.id}.ics"'
     )
     assert f"UID:{meeting.uid}" in response.get_data(as_text=True)
+
+
+def test_when_its_meeting_is_cancelled_the_discussion_waits_for_another(
+    as_receiver, acknowledged, make_meeting, receiver
+):
+    url = f"/amendments/{acknowledged.id}/schedule"
+    meeting = make_meeting()
+    as_receiver.post(url, data={"where": "existing", "meeting": str(meeting.id)})
+    inbox = as_receiver.get("/amendments/inbox").get_data(as_text=True)
+    assert f'href="{url}"' not in inbox
+    services.cancel_meeting(meeting, receiver)
+    db.session.commit()
+    inbox = as_receiver.get("/amendments/inbox").get_data(as_text=True)
+    assert f'href="{url}"' in inbox[inbox.index("Waiting for a discussion slot") :]
+    page = as_receiver.get(f"/amendments/{acknowledged.id}").get_data(as_text=True)
+    assert f'href="{url}"' in page
+    assert as_receiver.post(url, data=new_meeting_form()).status_code == 302
+    assert len(db.session.get(Amendment, acknowledged.id).agenda_items) == 2

@@ -71,14 +71,27 @@ def test_only_an_acknowledged_amendment_can_be_scheduled(make_amendment, receive
     assert reloaded(submitted).state == State.SUBMITTED and count(AgendaItem) == 0
 
 
-def test_an_amendment_is_scheduled_once(acknowledged, receiver, make_meeting):
+def test_a_discussion_moves_only_when_its_meeting_is_cancelled_or_over(
+    acknowledged, receiver, make_meeting, clock
+):
     first, second = make_meeting(), make_meeting(title="Another assembly")
     amendments.schedule_discussion(acknowledged, receiver, first)
     db.session.commit()
-    with pytest.raises(IllegalTransition, match="discussion scheduled"):
+    with pytest.raises(AmendmentError, match="on the agenda of General assembly already"):
         amendments.schedule_discussion(acknowledged, receiver, second)
     db.session.rollback()
     assert [item.meeting_id for item in reloaded(acknowledged).agenda_items] == [first.id]
+
+    services.cancel_meeting(first, receiver)
+    amendments.schedule_discussion(acknowledged, receiver, second)
+    db.session.commit()
+    moved = reloaded(acknowledged)
+    assert moved.state == "discussion_scheduled"
+    assert [item.meeting_id for item in moved.agenda_items] == [first.id, second.id]
+    assert [event.event for event in moved.events][-2:] == [
+        "schedule_discussion",
+        "schedule_discussion",
+    ]
 
 
 def test_a_meeting_that_has_started_is_refused(acknowledged, receiver, make_meeting, clock):

@@ -26,6 +26,8 @@ WITHDRAWN_EARLY = [
 ]
 # Every legal path from a draft to a final state, written out by hand: "event" or
 # "event:outcome", then the state the path ends in.
+# The discussion may move to another meeting once (a loop the walk takes at most once).
+MOVED = "submit, acknowledge, schedule_discussion, schedule_discussion, "
 PATHS = {
     "two-stage": [
         "submit, acknowledge, schedule_discussion, open_meeting_vote, "
@@ -36,6 +38,12 @@ PATHS = {
         "record_meeting_result:failed -> failed",
         *WITHDRAWN_EARLY,
         "submit, acknowledge, schedule_discussion, withdraw -> withdrawn",
+        MOVED + "open_meeting_vote, record_meeting_result:passed, open_ballot, "
+        "close_ballot:passed, send_notice -> in_effect",
+        MOVED + "open_meeting_vote, record_meeting_result:passed, open_ballot, "
+        "close_ballot:failed -> failed",
+        MOVED + "open_meeting_vote, record_meeting_result:failed -> failed",
+        MOVED + "withdraw -> withdrawn",
     ],
     "membership-vote": [
         "submit, acknowledge, open_ballot, close_ballot:passed, send_notice -> in_effect",
@@ -49,6 +57,9 @@ PATHS = {
         "record_meeting_result:failed -> failed",
         *WITHDRAWN_EARLY,
         "submit, acknowledge, schedule_discussion, withdraw -> withdrawn",
+        MOVED + "open_meeting_vote, record_meeting_result:passed, send_notice -> in_effect",
+        MOVED + "open_meeting_vote, record_meeting_result:failed -> failed",
+        MOVED + "withdraw -> withdrawn",
     ],
 }
 
@@ -90,7 +101,10 @@ def _all_paths(key: str) -> set[str]:
             is_vote_result = event in (Event.RECORD_MEETING_RESULT, Event.CLOSE_BALLOT)
             for outcome in list(Outcome) if is_vote_result else [None]:
                 move = f"{event}:{outcome}" if outcome else event
-                explore(next_state(procedure, state, event, outcome=outcome), [*moves, move])
+                after = next_state(procedure, state, event, outcome=outcome)
+                if after == state and moves.count(move) > 1:
+                    continue  # a loop, such as moving the discussion, taken once
+                explore(after, [*moves, move])
 
     explore(State.DRAFT, [])
     return found
