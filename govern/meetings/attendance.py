@@ -16,7 +16,7 @@ from sqlalchemy.orm import lazyload, selectinload
 from govern import clock
 from govern.extensions import db
 from govern.meetings.models import CHECK_IN_CODE_LENGTH, Attendance, Meeting
-from govern.meetings.services import MeetingError, can_run_meetings
+from govern.meetings.services import MeetingError, can_run_meetings, refuse_if_over
 from govern.members.models import Member, Standing
 
 # No 0/O, 1/I/L: read off a projector or a shared screen, the code is typed without doubt.
@@ -257,6 +257,7 @@ def _refuse_unless_chair(actor: Member) -> None:
 def _refuse_if_cancelled(meeting: Meeting) -> None:
     if meeting.cancelled_at is not None:
         raise MeetingError(gettext("This meeting is cancelled: nobody checks in."))
+    refuse_if_over(meeting)
 
 
 def _dialect() -> str:

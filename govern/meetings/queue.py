@@ -27,7 +27,7 @@ from govern.meetings.models import (
     SpeakerRequest,
     SpeakerStatus,
 )
-from govern.meetings.services import MeetingError, can_run_meetings
+from govern.meetings.services import MeetingError, can_run_meetings, refuse_if_over
 from govern.members.models import Member, Standing
 
 # Two ouches on one item this close together are the same moment (or a double click).
@@ -344,6 +344,7 @@ def _check_facilitator(actor: Member) -> None:
 def _check_running(meeting: Meeting) -> None:
     if meeting.cancelled_at is not None:
         raise MeetingError(gettext("This meeting was cancelled."))
+    refuse_if_over(meeting)
 
 
 # Ouch and oops -----------------------------------------------------------------------------
@@ -356,6 +357,8 @@ def note_ouch(item: AgendaItem, actor: Member, note: str = "") -> OuchNote:
     neither who was hurt, nor who said what, nor who pressed the button.
     """
     _check_running(item.meeting)
+    if not (can_run_meetings(actor) or is_present(item.meeting, actor)):
+        raise MeetingError(gettext("Only members at the meeting note an ouch."))
     note = " ".join((note or "").split())
     if note and not can_run_meetings(actor):
         raise MeetingError(gettext("Only the facilitator writes a note to an ouch."))

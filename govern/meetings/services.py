@@ -5,7 +5,7 @@ flush; none commits. Refused input raises MeetingError before anything changes.
 """
 
 import secrets
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from govern.meetings.models import (
     Meeting,
     MeetingKind,
     MeetingVote,
+    Minutes,
     OuchNote,
     SpeakerRequest,
 )
@@ -43,6 +44,25 @@ class MeetingError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+# After its planned end a meeting still records what happens (attendance, turns to
+# speak, ouches, votes) this long: meetings run late.
+RUNS_LATE = timedelta(hours=6)
+
+
+def refuse_if_over(meeting: Meeting) -> None:
+    """Nothing more is recorded for a meeting long over, or whose minutes are approved:
+    the approved minutes stay what they were."""
+    if clock.now() > meeting.ends_at + RUNS_LATE:
+        raise MeetingError(gettext("This meeting is over: nothing more is recorded for it."))
+    approved = db.session.scalar(
+        select(Minutes.approved_at).where(Minutes.meeting_id == meeting.id)
+    )
+    if approved is not None:
+        raise MeetingError(
+            gettext("The minutes of this meeting are approved: nothing more is recorded for it.")
+        )
 
 
 def can_run_meetings(member: Member) -> bool:

@@ -21,6 +21,7 @@ from govern.amendments.models import Amendment
 from govern.extensions import db
 from govern.meetings.attendance import eligible_present_count
 from govern.meetings.models import AgendaItem, Attendance, MeetingVote, MeetingVoter, VoteMode
+from govern.meetings.services import RUNS_LATE
 from govern.members.models import Member, Standing
 from govern.procedures.stages import Event, StageKind
 from govern.procedures.thresholds import Decision, Tally, TallyError, get_threshold
@@ -86,7 +87,7 @@ def is_checked_in(vote: MeetingVote, member: Member) -> bool:
 
 # A meeting votes while it meets: from a little before its planned start (the chair sets
 # things up) until some hours after its planned end (meetings run late).
-VOTING_WINDOW = (timedelta(minutes=15), timedelta(hours=6))
+VOTING_WINDOW = (timedelta(minutes=15), RUNS_LATE)
 
 
 def open_vote(item: AgendaItem, actor: Member, mode: VoteMode | str) -> MeetingVote:
