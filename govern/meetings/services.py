@@ -4,6 +4,8 @@ Like the amendment services, these check the actor and the input, change the mod
 flush; none commits. Refused input raises MeetingError before anything changes.
 """
 
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
@@ -32,6 +34,7 @@ from govern.meetings.models import (
     SpeakerRequest,
 )
 from govern.members.models import Member, Role, Standing
+from govern.web import get_by_id
 
 
 class MeetingError(ValueError):
@@ -63,6 +66,21 @@ def refuse_if_over(meeting: Meeting) -> None:
         raise MeetingError(
             gettext("The minutes of this meeting are approved: nothing more is recorded for it.")
         )
+
+
+def feed_key(member: Member) -> str:
+    """The member's own key to the meetings feed, for calendar apps, which send no cookies.
+    It follows the member's sign-in id, so setting a new password revokes it."""
+    message = f"meetings-feed:{member.id}:{member.login_id}".encode()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def member_of_feed_key(member_id: int | None, key: str) -> Member | None:
+    member = get_by_id(Member, member_id)
+    if member is None or not hmac.compare_digest(feed_key(member), key or ""):
+        return None
+    return member
 
 
 def can_run_meetings(member: Member) -> bool:

@@ -50,8 +50,14 @@ PAST_PAGE_SIZE = 20
 
 @bp.before_request
 def _members_only():
-    # Calendar apps subscribe to the feed without cookies: it is as public as the documents.
-    if request.endpoint == "meetings.feed" and current_app.config["DOCUMENTS_PUBLIC"]:
+    # Calendar apps subscribe to the feed without cookies: it is as public as the documents,
+    # or read with a member's own key.
+    if request.endpoint == "meetings.feed" and (
+        current_app.config["DOCUMENTS_PUBLIC"]
+        or services.member_of_feed_key(
+            request.args.get("member", type=int), request.args.get("key", "")
+        )
+    ):
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
@@ -191,7 +197,17 @@ def index():
         past=past,
         may_plan=services.can_run_meetings(current_user),
         kind_labels=KIND_LABELS,
+        feed_url=_feed_url(),
     )
+
+
+def _feed_url() -> str:
+    """The feed's address: the same for all when meetings are public, else the member's own."""
+    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
+    if current_app.config["DOCUMENTS_PUBLIC"]:
+        return public_url + url_for("meetings.feed")
+    key = services.feed_key(current_user)
+    return public_url + url_for("meetings.feed", member=current_user.id, key=key)
 
 
 @bp.route("/meetings/calendar.ics")

@@ -1,10 +1,14 @@
 """The calendar feed of all meetings, for calendar apps that subscribe without cookies."""
 
+import re
+from html import unescape
+
 import pytest
 from icalendar import Calendar
 
 from govern.extensions import db
 from govern.meetings import services
+from govern.members.models import new_login_id
 
 
 def events(response) -> dict:
@@ -69,4 +73,30 @@ def test_a_private_organization_keeps_its_feed_for_members(
 def test_the_list_page_links_the_feed(client, make_member, sign_in):
     sign_in(make_member())
     html = client.get("/meetings/").get_data(as_text=True)
-    assert '<a href="/meetings/calendar.ics">Subscribe in your calendar</a>' in html
+    feed = "http://govern.test/meetings/calendar.ics"
+    assert f'<a href="{feed}">Subscribe in your calendar</a>' in html
+
+
+def test_a_member_of_a_private_organization_subscribes_with_their_own_key(
+    private, app, client, make_meeting, make_member, sign_in
+):
+    make_meeting()
+    member = make_member()
+    sign_in(member)
+    html = client.get("/meetings/").get_data(as_text=True)
+    address = re.search(r'<a href="http://govern.test(/meetings/calendar.ics\?[^"]+)"', html)
+    url = unescape(address.group(1))
+    assert "The address is yours alone" in html
+    calendar_app = app.test_client()  # no cookies
+    assert len(events(calendar_app.get(url))) == 1
+    forged = url[:-1] + ("0" if url[-1] != "0" else "1")
+    assert calendar_app.get(forged).status_code == 302
+    other = make_member()
+    assert (
+        calendar_app.get(url.replace(f"member={member.id}", f"member={other.id}")).status_code
+        == 302
+    )
+    # Signing out everywhere gives the member a new sign-in id, and the old key stops working.
+    member.login_id = new_login_id()
+    db.session.commit()
+    assert calendar_app.get(url).status_code == 302
