@@ -134,8 +134,9 @@ def list_rule(actor: Actor, state: State) -> Outcome:
 def inbox_rule(actor: Actor, state: State) -> Outcome:
     if actor != Actor.RECEIVER:
         return FORBIDDEN
-    # Submissions to acknowledge, then acknowledged proposals whose discussion to schedule.
-    if state in (State.SUBMITTED, State.ACKNOWLEDGED):
+    # Submissions to acknowledge, then proposals whose discussion to schedule: acknowledged
+    # ones, and scheduled ones without a meeting to come (the world's has no meeting).
+    if state in (State.SUBMITTED, State.ACKNOWLEDGED, State.DISCUSSION_SCHEDULED):
         return page(title(state))
     return page(hides=title(state))
 
