@@ -22,7 +22,21 @@ NEW_MEETING_FIELDS = ("title", "day", "start_time", "end_time", "place", "online
 SERVICE_FIELDS = {"starts_at": "start_time", "ends_at": "end_time"}
 
 
-class ScheduleDiscussionForm(FlaskForm):
+class WhenAndWhere(FlaskForm):
+    """The date, times and place of a meeting, as the forms that plan one ask for them."""
+
+    day = DateField(_l("Date"), validators=[Optional()])
+    start_time = TimeField(_l("Start time"), validators=[Optional()])
+    end_time = TimeField(_l("End time"), validators=[Optional()])
+    place = StringField(
+        _l("Place"), description=_l("An address or a room. Give a place, an online link or both.")
+    )
+    online_link = URLField(
+        _l("Online link"), description=_l("A web address starting with https://.")
+    )
+
+
+class ScheduleDiscussionForm(WhenAndWhere):
     """At a meeting already planned, or at a new standalone one; only the fields of the
     choice made are checked."""
 
@@ -37,15 +51,6 @@ class ScheduleDiscussionForm(FlaskForm):
     )
     meeting = SelectField(_l("Meeting"), coerce=int, validate_choice=False)
     title = StringField(_l("Title"))
-    day = DateField(_l("Date"), validators=[Optional()])
-    start_time = TimeField(_l("Start time"), validators=[Optional()])
-    end_time = TimeField(_l("End time"), validators=[Optional()])
-    place = StringField(
-        _l("Place"), description=_l("An address or a room. Give a place, an online link or both.")
-    )
-    online_link = URLField(
-        _l("Online link"), description=_l("A web address starting with https://.")
-    )
     submit = SubmitField(_l("Schedule the discussion"))
 
     def set_meetings(self, meetings: list[Meeting]) -> None:
@@ -86,7 +91,7 @@ class ScheduleDiscussionForm(FlaskForm):
 MEETING_FIELDS = ("title", "kind", "day", "start_time", "end_time", "place", "online_link")
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(WhenAndWhere):
     title = StringField(_l("Title"))
     kind = RadioField(
         _l("Kind"),
@@ -96,15 +101,6 @@ class MeetingForm(FlaskForm):
         ],
         default=MeetingKind.REGULAR.value,
         validate_choice=False,
-    )
-    day = DateField(_l("Date"), validators=[Optional()])
-    start_time = TimeField(_l("Start time"), validators=[Optional()])
-    end_time = TimeField(_l("End time"), validators=[Optional()])
-    place = StringField(
-        _l("Place"), description=_l("An address or a room. Give a place, an online link or both.")
-    )
-    online_link = URLField(
-        _l("Online link"), description=_l("A web address starting with https://.")
     )
     submit = SubmitField(_l("Save the meeting"))
 

@@ -63,7 +63,8 @@ def test_members_see_upcoming_and_past_meetings(client, make_member, sign_in, ma
     html = client.get("/meetings/").get_data(as_text=True)
     assert html.index("Spring assembly") < html.index("Past meetings") < html.index(past.title)
     assert "Plan a meeting" not in html
-    assert 'href="/meetings/calendar.ics"' in html and "Subscribe in your calendar" in html
+    assert 'href="http://govern.test/meetings/calendar.ics"' in html
+    assert "Subscribe in your calendar" in html
     assert 'href="/meetings/"' in html  # the navigation
 
 
