@@ -244,14 +244,7 @@ def new():
     if not form.validate_on_submit():
         return _form_page(form, None), 400 if request.method == "POST" else 200
     try:
-        meeting = services.create_meeting(
-            current_user,
-            form.title.data or "",
-            form.kind.data,
-            *_moments(form),
-            form.place.data or "",
-            form.online_link.data or "",
-        )
+        meeting = services.create_meeting(current_user, *_meeting_fields(form))
     except services.MeetingError as error:
         db.session.rollback()
         return _form_page(form, None, form.show_error(error)), 400
@@ -286,15 +279,7 @@ def edit(meeting_id: int):
     if not form.validate_on_submit():
         return _form_page(form, meeting), 400
     try:
-        told = services.update_meeting(
-            meeting,
-            current_user,
-            form.title.data or "",
-            form.kind.data,
-            *_moments(form),
-            form.place.data or "",
-            form.online_link.data or "",
-        )
+        told = services.update_meeting(meeting, current_user, *_meeting_fields(form))
     except services.MeetingError as error:
         db.session.rollback()
         return _form_page(form, meeting, form.show_error(error)), 400
@@ -306,10 +291,19 @@ def edit(meeting_id: int):
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
-def _moments(form: MeetingForm) -> tuple:
+def _meeting_fields(form: MeetingForm) -> tuple:
+    """Title, kind, start, end, place and link, as create_meeting and update_meeting take them;
+    the date and times are read in the organization's time zone."""
     starts_at = services.organization_datetime(form.day.data, form.start_time.data, "start_time")
     ends_at = services.organization_datetime(form.day.data, form.end_time.data, "end_time")
-    return starts_at, ends_at
+    return (
+        form.title.data or "",
+        form.kind.data,
+        starts_at,
+        ends_at,
+        form.place.data or "",
+        form.online_link.data or "",
+    )
 
 
 def _form_page(form, meeting, error=None):
