@@ -7,7 +7,7 @@ IllegalTransition or AmendmentError before changing anything. Carrying a proposa
 to a newer version is in `rebasing`; the checks of input and proposer are in `checks`.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext
@@ -31,7 +31,7 @@ from govern.amendments.rebasing import check_base_in_force
 from govern.amendments.timeline import record_event
 from govern.documents.models import Document, procedure_snapshot_json
 from govern.extensions import db
-from govern.mail.services import Attachment, queue_mail
+from govern.mail.services import queue_mail
 from govern.meetings import services as meetings
 from govern.meetings.calendar import meeting_ics
 from govern.meetings.models import AgendaItem, Meeting
@@ -233,24 +233,14 @@ def schedule_discussion(amendment: Amendment, actor: Member, meeting: Meeting) -
     _move(amendment, actor, Event.SCHEDULE_DISCUSSION, to_state, amendment.updated_at)
     title = gettext("Amendment #%(number)s: %(title)s", number=amendment.id, title=amendment.title)
     item = meetings.add_agenda_item(meeting, title, amendment)
-    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
-    # Built once for all members: with thousands of them, per-member work adds up.
-    attachment = Attachment(
-        f"meeting-{meeting.id}.ics",
-        "text/calendar; method=PUBLISH",
-        meeting_ics(meeting, public_url),
+    meetings.tell_members(
+        meeting,
+        gettext("Discussion scheduled: %(title)s", title=amendment.title),
+        "discussion_scheduled",
+        meeting_ics(meeting, current_app.config["PUBLIC_URL"]),
+        "PUBLISH",
+        amendment=amendment,
     )
-    zone = meetings.organization_zone()
-    subject = gettext("Discussion scheduled: %(title)s", title=amendment.title)
-    context = {
-        "meeting": meeting,
-        "attachment": attachment,
-        "time_zone": str(zone),
-        "local_times": meetings.describe_times(meeting, zone),
-        "utc_times": meetings.describe_times(meeting, UTC),
-    }
-    for member in meetings.members_in_good_standing():
-        _mail(member, subject, "discussion_scheduled", amendment, **context)
     db.session.flush()
     return item
 

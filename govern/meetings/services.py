@@ -223,7 +223,7 @@ def update_meeting(
     meeting.place, meeting.online_link = place, online_link
     if moved:
         meeting.sequence += 1
-        _tell_members(
+        tell_members(
             meeting,
             gettext("Meeting changed: %(title)s", title=meeting.title),
             "meeting_updated",
@@ -240,7 +240,7 @@ def cancel_meeting(meeting: Meeting, actor: Member) -> None:
     _check_may_change(meeting, actor)
     meeting.cancelled_at = clock.now()
     meeting.sequence += 1
-    _tell_members(
+    tell_members(
         meeting,
         gettext("Meeting cancelled: %(title)s", title=meeting.title),
         "meeting_cancelled",
@@ -268,11 +268,14 @@ def _check_may_change(meeting: Meeting, actor: Member) -> None:
     _lock(meeting)
 
 
-def _tell_members(meeting: Meeting, subject: str, template: str, ics: str, method: str) -> None:
-    # Built once for all members: with thousands of them, per-member work adds up.
+def tell_members(
+    meeting: Meeting, subject: str, template: str, ics: str, method: str, **context
+) -> None:
+    """Mail every member in good standing about the meeting, its .ics attached; `context`
+    goes to the template too. Built once for all: with thousands of members, it adds up."""
     attachment = Attachment(f"meeting-{meeting.id}.ics", f"text/calendar; method={method}", ics)
     zone = organization_zone()
-    context = {
+    context |= {
         "meeting": meeting,
         "time_zone": str(zone),
         "local_times": describe_times(meeting, zone),
