@@ -79,10 +79,6 @@ class ResolveConflictsForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: carries only the CSRF token."""
-
-
 class CommentForm(FlaskForm):
     # Sent back with the form: the same form posted twice makes one comment.
     form_token = HiddenField(default=new_form_token)

@@ -20,7 +20,6 @@ from govern.amendments.comments import add_comment, render_comment, why_comments
 from govern.amendments.errors import AmendmentError
 from govern.amendments.forms import (
     ALL_RECEIVERS,
-    ActionForm,
     CommentForm,
     ResolveConflictsForm,
     SubmitAmendmentForm,
@@ -30,6 +29,7 @@ from govern.documents import services as documents
 from govern.documents.diff import diff_texts
 from govern.documents.models import Document
 from govern.extensions import db
+from govern.forms import ActionForm
 from govern.members.models import Member, Role
 from govern.members.permissions import role_required
 from govern.procedures.stages import Event

@@ -23,8 +23,8 @@ from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
-from govern.amendments.forms import ActionForm
 from govern.extensions import db, limiter
+from govern.forms import ActionForm
 from govern.meetings import attendance, services
 from govern.meetings.models import Meeting
 from govern.members.forms import STANDING_LABELS

@@ -130,10 +130,6 @@ class AgendaItemForm(FlaskForm):
     submit = SubmitField(_l("Add to the agenda"))
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class MinutesForm(FlaskForm):
     body = TextAreaField(
         _l("Minutes"),

@@ -19,8 +19,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 
-from govern.amendments.forms import ActionForm
 from govern.extensions import db
+from govern.forms import ActionForm
 from govern.meetings import queue
 from govern.meetings.models import NOTE_MAX, AgendaItem, OuchNote, SpeakerRequest, SpeakerStatus
 from govern.meetings.services import MeetingError, can_run_meetings

@@ -21,12 +21,12 @@ from govern.amendments import services as amendments
 from govern.amendments.errors import AmendmentError
 from govern.amendments.views import load_amendment
 from govern.extensions import db
+from govern.forms import ActionForm
 from govern.meetings import minutes as minutes_services
 from govern.meetings import services
 from govern.meetings.calendar import meeting_ics, meetings_feed_ics
 from govern.meetings.forms import (
     EXISTING,
-    ActionForm,
     AgendaItemForm,
     MeetingForm,
     MinutesForm,

@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from govern.amendments.errors import AmendmentError
 from govern.extensions import db
+from govern.forms import ActionForm
 from govern.meetings import votes
 from govern.meetings.attendance import eligible_present_count
 from govern.meetings.models import AgendaItem, MeetingVote, VoteMode
@@ -28,10 +29,6 @@ from govern.procedures.thresholds import get_threshold
 bp = Blueprint("meeting_votes", __name__)
 
 REFUSED = (votes.MeetingVoteError, AmendmentError, IllegalTransition)
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: carries only the CSRF token."""
 
 
 class OpenVoteForm(FlaskForm):

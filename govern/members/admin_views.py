@@ -5,9 +5,9 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from govern.extensions import db
+from govern.forms import ActionForm
 from govern.members import services
 from govern.members.forms import (
-    ActionForm,
     MemberForm,
     NewMemberForm,
     RollConfirmForm,

@@ -18,8 +18,9 @@ from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from govern.extensions import db, limiter
+from govern.forms import ActionForm
 from govern.members import services
-from govern.members.forms import ActionForm, ForgotPasswordForm, SetPasswordForm, SignInForm
+from govern.members.forms import ForgotPasswordForm, SetPasswordForm, SignInForm
 from govern.members.models import TokenPurpose
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

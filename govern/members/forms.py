@@ -87,10 +87,6 @@ class NewMemberForm(MemberForm):
     submit = SubmitField(_l("Add member"))
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: carries only the CSRF token."""
-
-
 class RollUploadForm(FlaskForm):
     file = FileField(
         _l("Member roll (CSV file)"),
