@@ -18,10 +18,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from govern import clock
 from govern.extensions import db
+from govern.meetings.attendance import is_present
 from govern.meetings.models import (
     NOTE_MAX,
     AgendaItem,
-    Attendance,
     Meeting,
     OuchNote,
     SpeakerRequest,
@@ -209,15 +209,6 @@ def members_named(text: str) -> list[Member]:
         .limit(SEARCH_LIMIT)
     )
     return list(db.session.scalars(statement))
-
-
-def is_present(meeting: Meeting, member: Member) -> bool:
-    statement = select(Attendance.id).where(
-        Attendance.meeting_id == meeting.id,
-        Attendance.member_id == member.id,
-        Attendance.checked_out_at.is_(None),
-    )
-    return db.session.scalar(statement) is not None
 
 
 # Changing the queue ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from govern import clock
 from govern.amendments import services as amendments
 from govern.amendments.models import Amendment
 from govern.extensions import db
-from govern.meetings.attendance import eligible_present_count
+from govern.meetings.attendance import eligible_present_count, is_present
 from govern.meetings.models import AgendaItem, Attendance, MeetingVote, MeetingVoter, VoteMode
 from govern.meetings.services import RUNS_LATE
 from govern.members.models import Member, Standing
@@ -69,18 +69,6 @@ def voter_count(vote: MeetingVote) -> int:
 def has_voted(vote: MeetingVote, member: Member) -> bool:
     statement = select(
         exists().where(MeetingVoter.vote_id == vote.id, MeetingVoter.member_id == member.id)
-    )
-    return bool(db.session.scalar(statement))
-
-
-def is_checked_in(vote: MeetingVote, member: Member) -> bool:
-    """Whether `member` is at the vote's meeting now: checked in and not checked out."""
-    statement = select(
-        exists().where(
-            Attendance.meeting_id == vote.agenda_item.meeting_id,
-            Attendance.member_id == member.id,
-            Attendance.checked_out_at.is_(None),
-        )
     )
     return bool(db.session.scalar(statement))
 
@@ -180,7 +168,7 @@ def cast_vote(vote: MeetingVote, member: Member, choice: Choice | str) -> None:
 def check_may_vote(vote: MeetingVote, member: Member) -> None:
     if not member.is_eligible:
         raise MeetingVoteError(gettext("Only members in good standing vote."))
-    if not is_checked_in(vote, member):
+    if not is_present(vote.agenda_item.meeting, member):
         raise MeetingVoteError(
             gettext("Only members checked in at the meeting vote: check in first.")
         )
