@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from govern import cli
     from govern.amendments.views import bp as amendments_bp
+    from govern.ballots.views import bp as ballots_bp
     from govern.documents.views import bp as documents_bp
     from govern.meetings.attendance_views import bp as attendance_bp
     from govern.meetings.queue_views import bp as speakers_bp
@@ -52,5 +53,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(attendance_bp)
     app.register_blueprint(meeting_votes_bp)
     app.register_blueprint(speakers_bp)
+    app.register_blueprint(ballots_bp)
     cli.init_app(app)
     return app

@@ -1,6 +1,6 @@
 """Wiring shared by every page: locale, time zone, template helpers, error pages."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -99,6 +99,11 @@ def init_app(app: Flask) -> None:
     @app.template_filter("datetime")
     def _datetime(value: datetime | None, format: str = "medium") -> str:
         return format_datetime(value, format) if value else ""
+
+    @app.template_filter("utc")
+    def _utc(value: datetime | None) -> str:
+        """The same moment in UTC, shown beside the organization's time: "2026-03-08 12:00 UTC"."""
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
     @app.template_filter("date")
     def _date(value: datetime | None, format: str = "long") -> str:

@@ -29,6 +29,8 @@ class TimelineEntry(StrEnum):
     UPDATED = "updated"
     REBASED = "rebased"
     REVISED = "revised"
+    BALLOT_REMINDER = "ballot_reminder"
+    BALLOT_LINKS = "ballot_links"
 
 
 def _in(values: list[str]) -> str:

@@ -26,7 +26,7 @@ from govern.amendments.checks import (
     made_by_form,
 )
 from govern.amendments.errors import AmendmentError
-from govern.amendments.models import Amendment, TimelineEntry
+from govern.amendments.models import Amendment, AmendmentEvent, TimelineEntry
 from govern.amendments.rebasing import check_base_in_force
 from govern.amendments.timeline import record_event
 from govern.documents.models import Document, procedure_snapshot_json
@@ -285,6 +285,34 @@ def record_meeting_result(amendment: Amendment, actor: Member, passed: bool) -> 
     db.session.flush()
 
 
+def open_ballot(amendment: Amendment, actor: Member) -> AmendmentEvent:
+    """The electronic ballot opens: the text is frozen (if no meeting vote froze it).
+
+    Gives the timeline entry, for the ballot to note its frozen roll on."""
+    to_state = _next(amendment, actor, Event.OPEN_BALLOT)
+    entry = _move(amendment, actor, Event.OPEN_BALLOT, to_state)
+    amendment.freeze()
+    db.session.flush()
+    return entry
+
+
+def record_note(
+    amendment: Amendment, actor: Member | None, entry: TimelineEntry, note: str
+) -> None:
+    """A timeline entry that does not move the amendment (a ballot reminder, new links)."""
+    record_event(amendment, actor, entry, amendment.state, amendment.state, note)
+
+
+def record_ballot_result(amendment: Amendment, passed: bool, note: str) -> None:
+    """The ballot closed by the clock (the system, not a member): passed is ratified and
+    waits for its notice; failed ends, open to revision."""
+    to_state = next_state(
+        amendment.procedure, amendment.state, Event.CLOSE_BALLOT, outcome=Outcome.of(passed)
+    )
+    _move(amendment, None, Event.CLOSE_BALLOT, to_state, note=note)
+    db.session.flush()
+
+
 # Helpers ---------------------------------------------------------------------------------
 
 
@@ -292,15 +320,16 @@ def record_meeting_result(amendment: Amendment, actor: Member, passed: bool) -> 
 NOT_ON_OWN_PROPOSAL = {
     Event.ACKNOWLEDGE: _l("Another receiver acknowledges your own proposal."),
     Event.SCHEDULE_DISCUSSION: _l("Another receiver schedules the discussion of your proposal."),
+    Event.OPEN_BALLOT: _l("Another receiver opens the ballot on your proposal."),
 }
 
 
 def may_act(amendment: Amendment, actor: Member, event: Event) -> bool:
     """Whether the amendment's procedure lets `actor` fire `event`, whatever the state."""
-    return _is_named(amendment, actor, event) and not _is_own(amendment, actor, event)
+    return is_named(amendment, actor, event) and not _is_own(amendment, actor, event)
 
 
-def _is_named(amendment: Amendment, actor: Member, event: Event) -> bool:
+def is_named(amendment: Amendment, actor: Member, event: Event) -> bool:
     actors = _actors(amendment, event)
     return (
         (Actor.PROPOSER in actors and actor.id == amendment.proposer_id)
@@ -325,7 +354,7 @@ def _next(
     to_state = next_state(amendment.procedure, amendment.state, event, outcome=outcome)
     if may_act(amendment, actor, event):
         return to_state
-    if _is_named(amendment, actor, event):
+    if is_named(amendment, actor, event):
         raise AmendmentError(str(NOT_ON_OWN_PROPOSAL[event]))
     who = {
         Actor.PROPOSER: gettext("its proposer"),
@@ -347,7 +376,8 @@ def _move(
     event: Event,
     to_state: State,
     unchanged_since: datetime | None = None,
-) -> None:
+    note: str = "",
+) -> AmendmentEvent:
     """Change the state only if nobody changed it since it was read (a double click, two
     receivers at once, a stale page): the database decides, not an `if`. A move that keeps
     the state also needs `unchanged_since`, the `updated_at` read."""
@@ -369,7 +399,7 @@ def _move(
         )
     set_committed_value(amendment, "state", to_state)
     set_committed_value(amendment, "updated_at", now)
-    record_event(amendment, actor, event, from_state, to_state)
+    return record_event(amendment, actor, event, from_state, to_state, note)
 
 
 def _is_acting_receiver(member: Member) -> bool:

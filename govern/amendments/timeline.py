@@ -13,15 +13,15 @@ def record_event(
     from_state: str | None,
     to_state: str,
     note: str = "",
-) -> None:
-    db.session.add(
-        AmendmentEvent(
-            amendment=amendment,
-            actor=actor,
-            event=event,
-            from_state=from_state,
-            to_state=to_state,
-            at=clock.now(),
-            note=note[:NOTE_MAX],
-        )
+) -> AmendmentEvent:
+    entry = AmendmentEvent(
+        amendment=amendment,
+        actor=actor,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        at=clock.now(),
+        note=note[:NOTE_MAX],
     )
+    db.session.add(entry)
+    return entry

@@ -118,7 +118,7 @@ class CompareForm(FlaskForm):
 
 DEFAULT_SETTING = ""
 YES, NO = "yes", "no"
-BOOLEAN_SETTINGS = ("amendments_from_floor", "abstentions_count_as_cast")
+BOOLEAN_SETTINGS = ("amendments_from_floor", "abstentions_count_as_cast", "ballot_roll_call")
 
 
 def _threshold_choices(stage_kind: str) -> list[tuple[str, object]]:
@@ -189,6 +189,13 @@ class ProcedureForm(FlaskForm):
         choices=_yes_no_choices(),
         default=DEFAULT_SETTING,
         validate_choice=False,
+    )
+    ballot_roll_call = RadioField(
+        _l("Roll-call ballot: record and publish how each member voted"),
+        choices=_yes_no_choices(),
+        default=DEFAULT_SETTING,
+        validate_choice=False,
+        description=_l("No keeps the ballot secret, as the procedures have it."),
     )
     submit = SubmitField(_l("Save the procedure"))
 

@@ -67,6 +67,7 @@ def _settings_of(procedure: Procedure) -> dict[str, object]:
     if ballot := procedure.stage(StageKind.BALLOT):
         values["ballot_threshold"] = ballot.threshold
         values["ballot_days"] = ballot.duration.days if ballot.duration else None
+        values["ballot_roll_call"] = ballot.roll_call
     return values
 
 

@@ -32,6 +32,7 @@ SETTINGS = (
     "amendments_from_floor",
     "abstentions_count_as_cast",
     "reminder_hours",
+    "ballot_roll_call",
 )
 
 PROPOSAL = Stage(
@@ -154,6 +155,9 @@ def customize(procedure: Procedure, **changes: Any) -> Procedure:
     if "ballot_days" in changes:
         days = _whole_number(changes["ballot_days"], "ballot_days")
         change(StageKind.BALLOT, "ballot_days", duration=timedelta(days=days))
+    if "ballot_roll_call" in changes:
+        roll_call = changes["ballot_roll_call"]
+        change(StageKind.BALLOT, "ballot_roll_call", roll_call=roll_call)
     if "amendments_from_floor" in changes:
         floor = changes["amendments_from_floor"]
         change(StageKind.MEETING_VOTE, "amendments_from_floor", amendments_from_floor=floor)
@@ -190,6 +194,8 @@ def _stage_to_dict(stage: Stage) -> dict[str, Any]:
         data["amendments_from_floor"] = stage.amendments_from_floor
     if stage.kind == StageKind.BALLOT and stage.duration is not None:
         data["duration_days"] = stage.duration.days
+    if stage.roll_call:
+        data["roll_call"] = True
     return data
 
 
@@ -227,7 +233,9 @@ def _stage_from_dict(data: object) -> Stage:
         expected.add("amendments_from_floor")
     if kind == StageKind.BALLOT:
         expected.add("duration_days")
-    data = _with_keys(data, expected)
+    # Snapshots from before roll-call ballots existed have no "roll_call": a secret ballot.
+    optional = {"roll_call"} if kind == StageKind.BALLOT else set()
+    data = _with_keys(data, expected | (optional & set(data)))
     actors = data["actors"]
     if not isinstance(actors, Mapping) or not all(isinstance(v, list) for v in actors.values()):
         raise ProcedureError(gettext("Who may act must be a list of actors per event."), "actors")
@@ -240,6 +248,7 @@ def _stage_from_dict(data: object) -> Stage:
         threshold=data.get("threshold"),
         duration=duration,
         amendments_from_floor=data.get("amendments_from_floor", False),
+        roll_call=data.get("roll_call", False),
     )
 
 

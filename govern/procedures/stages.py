@@ -88,6 +88,9 @@ class Stage:
     threshold: str | None = None
     duration: timedelta | None = None
     amendments_from_floor: bool = False
+    # A roll-call ballot records and publishes how each member voted; a ballot is secret
+    # unless the procedure says so.
+    roll_call: bool = False
 
     def __post_init__(self) -> None:
         kind = _enum(StageKind, self.kind, gettext("stage kind"))
@@ -107,10 +110,24 @@ class Stage:
                 gettext("Only a meeting vote can take amendments from the floor."),
                 "amendments_from_floor",
             )
+        _check_bool(self.roll_call, "ballot_roll_call")
+        if self.roll_call and kind != StageKind.BALLOT:
+            raise ProcedureError(
+                gettext("Only an electronic ballot can be a roll call."), "ballot_roll_call"
+            )
 
     def __hash__(self) -> int:
         actors = tuple(sorted((event, tuple(sorted(who))) for event, who in self.actors.items()))
-        return hash((self.kind, actors, self.threshold, self.duration, self.amendments_from_floor))
+        return hash(
+            (
+                self.kind,
+                actors,
+                self.threshold,
+                self.duration,
+                self.amendments_from_floor,
+                self.roll_call,
+            )
+        )
 
     def actors_for(self, event: Event) -> frozenset[Actor]:
         return self.actors.get(event, frozenset())

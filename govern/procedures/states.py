@@ -278,6 +278,12 @@ def describe_stage(procedure: Procedure, stage: Stage) -> str:
             "voting stays open for %(num)s days.",
             days,
         )
+        if stage.roll_call:
+            sentence += " " + gettext(
+                "It is a roll call: how each member votes is recorded and published."
+            )
+        else:
+            sentence += " " + gettext("The ballot is secret.")
         return sentence + " " + _rule(procedure, stage)
     return gettext(
         "It goes into effect when a receiver sends the ratification notice to the membership."
