@@ -53,3 +53,15 @@ def test_after_the_closing_time_no_vote_is_taken(ballot, voters, clock):
     counts = db.session.scalars(select(BallotCount.count).filter_by(ballot_id=ballot.id)).all()
     assert counts == [0, 0, 0]
     assert db.session.scalars(select(Receipt)).all() == []
+
+
+def test_the_ballot_mail_carries_the_link_rule_closing_time_and_redline(ballot, voters):
+    from govern.ballots.mail import ballot_mail
+
+    subject, body = ballot_mail(ballot, voters[0], "T0KEN")
+    assert subject == "Ballot: Patience"
+    assert "http://govern.test/ballots/vote#T0KEN" in body
+    assert "Be kind[+ and patient+]." in body or "[+and patient+]" in body
+    assert "UTC" in body and "more than half of the votes cast" in body
+    _, preview = ballot_mail(ballot, None, None)
+    assert "[your personal voting link]" in preview and "T0KEN" not in preview
