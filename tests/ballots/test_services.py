@@ -8,8 +8,10 @@ from sqlalchemy import select
 from govern.ballots import services as ballots
 from govern.ballots.models import BallotCount, Receipt, RollEntry
 from govern.extensions import db
+from govern.procedures.stages import StageKind
 from govern.procedures.states import State
 from tests.ballots.conftest import entry_of
+from tests.governance import PROPOSED
 
 
 def test_opening_freezes_the_roll_of_eligible_members_and_closes_exactly_a_week_later(
@@ -65,3 +67,172 @@ def test_the_ballot_mail_carries_the_link_rule_closing_time_and_redline(ballot, 
     assert "UTC" in body and "more than half of the votes cast" in body
     _, preview = ballot_mail(ballot, None, None)
     assert "[your personal voting link]" in preview and "T0KEN" not in preview
+
+
+def close_now(ballot, clock):
+    clock.current = ballot.closes_at
+    assert ballots.close_due_ballots() == 1
+    db.session.refresh(ballot)
+
+
+@pytest.mark.parametrize(
+    ("choices", "passed", "state"),
+    [
+        (["yes", "no"], False, State.FAILED),  # a tie fails
+        (["yes", "abstain", "abstain"], True, State.RATIFIED),  # 1 > 0: abstentions not cast
+        ([], False, State.FAILED),  # nobody voted
+    ],
+)
+def test_the_result_follows_the_rule_of_votes_cast(ballot, voters, clock, choices, passed, state):
+    for member, choice in zip(voters, choices, strict=False):
+        ballots.cast(entry_of(ballot, member), choice)
+        db.session.commit()
+    close_now(ballot, clock)
+    assert ballot.passed is passed
+    assert ballot.amendment.state == state
+    assert ballot.voters == len(choices)
+
+
+def test_abstentions_count_as_cast_when_the_procedure_says_so(ready, receiver, voters, clock):
+    ready.procedure_snapshot = ready.procedure_snapshot.replace(
+        '"abstentions_count_as_cast": false', '"abstentions_count_as_cast": true'
+    )
+    db.session.commit()
+    ballot = ballots.open_ballot(ready, receiver)
+    db.session.commit()
+    for member, choice in zip(voters, ["yes", "abstain", "abstain"], strict=False):
+        ballots.cast(entry_of(ballot, member), choice)
+        db.session.commit()
+    close_now(ballot, clock)
+    assert ballot.passed is False  # 1 yes is not more than half of 3 votes cast
+    assert "abstentions counted as votes cast" in ballot.arithmetic
+
+
+def test_a_member_suspended_after_the_roll_froze_still_votes_and_a_late_joiner_does_not(
+    ballot, voters, make_member
+):
+    voters[0].standing = "suspended"
+    db.session.commit()
+    ballots.cast(entry_of(ballot, voters[0]), "yes")
+    db.session.commit()
+    late = make_member(name="Late Joiner")
+    assert ballots.entry_for_member(ballot, late) is None
+
+
+def test_only_another_receiver_opens_the_ballot_and_only_once(
+    membership_vote, proposer, receiver, make_member, voters
+):
+    from govern.amendments import services as amendments
+    from govern.amendments.errors import AmendmentError
+    from govern.procedures.states import IllegalTransition
+    from tests.governance import PROPOSED
+
+    other = make_member(name="Oda Other Receiver", roles=["receiver"])
+    own = amendments.start_draft(receiver, membership_vote, "Mine", "Because.", PROPOSED)
+    amendments.submit(own, receiver)
+    amendments.acknowledge(own, other)
+    db.session.commit()
+    with pytest.raises(AmendmentError, match="Another receiver opens the ballot"):
+        ballots.open_ballot(own, receiver)
+    db.session.rollback()
+    with pytest.raises(AmendmentError, match="receiver"):
+        ballots.open_ballot(own, voters[0])
+    db.session.rollback()
+    ballots.open_ballot(own, other)
+    db.session.commit()
+    with pytest.raises(IllegalTransition):
+        ballots.open_ballot(own, other)
+
+
+def test_the_timeline_records_opening_reminders_and_result_and_never_a_choice(
+    ballot, voters, receiver, clock
+):
+    for member, choice in zip(voters, ["yes", "no", "yes"], strict=False):
+        ballots.cast(entry_of(ballot, member), choice)
+        db.session.commit()
+    clock.advance(days=2)
+    ballots.remind(ballot, receiver)
+    db.session.commit()
+    close_now(ballot, clock)
+    events = ballot.amendment.events
+    notes = {event.event: event.note for event in events}
+    assert f"{ballot.roll_size} members" in notes["open_ballot"]
+    assert ballot.roll_fingerprint in notes["open_ballot"]
+    assert "Reminder to the 5 members who have not voted yet" in notes["ballot_reminder"]
+    assert "3 of 8 members voted" in notes["close_ballot"]
+    assert ballot.arithmetic in notes["close_ballot"]
+    voter_ids = {member.id for member in voters}
+    assert not [event for event in events if event.actor_id in voter_ids]
+
+
+def test_a_reminder_waits_a_day_after_the_last_and_the_automatic_one_goes_once(
+    ballot, receiver, clock
+):
+    from govern.ballots.models import BallotMailing
+
+    ballots.remind(ballot, receiver)
+    db.session.commit()
+    clock.advance(hours=23)
+    with pytest.raises(ballots.BallotError, match="less than 24 hours"):
+        ballots.remind(ballot, receiver)
+    db.session.rollback()
+    clock.current = ballot.closes_at - timedelta(hours=48)
+    assert ballots.start_due_reminders() == 1
+    assert ballots.start_due_reminders() == 0
+    kinds = db.session.scalars(select(BallotMailing.kind).order_by(BallotMailing.id)).all()
+    assert kinds == ["reminder", "reminder"]
+    clock.current = ballot.closes_at
+    with pytest.raises(ballots.BallotError, match="closed"):
+        ballots.remind(ballot, receiver)
+
+
+def test_a_new_link_replaces_the_old_one_at_once(ballot, voters):
+    from tests.ballots.conftest import give_token
+
+    entry = entry_of(ballot, voters[0])
+    token = give_token(entry)
+    entry.mail_status = "sent"
+    db.session.commit()
+    assert ballots.entry_for_token(token).id == entry.id
+    ballots.request_new_link(entry)
+    db.session.commit()
+    assert ballots.entry_for_token(token) is None
+    db.session.refresh(entry)
+    assert entry.mail_status == "pending"
+    with pytest.raises(ballots.BallotError, match="on its way"):
+        ballots.request_new_link(entry)
+
+
+def test_a_page_opened_after_the_closing_time_counts_the_ballot_once(ballot, voters, clock):
+    ballots.cast(entry_of(ballot, voters[0]), "yes")
+    db.session.commit()
+    assert not ballots.close_if_due(ballot)
+    clock.current = ballot.closes_at
+    assert ballots.close_if_due(ballot)
+    assert not ballots.close_if_due(ballot)
+    assert ballots.close_due_ballots() == 0
+    assert ballot.passed is True and ballot.voters == 1
+
+
+def test_a_roll_call_ballot_records_and_shows_each_members_choice(
+    membership_vote, submitted, receiver, voters, make_member, clock
+):
+    from govern.amendments import services as amendments
+
+    admin = make_member(name="Ida Admin", roles=["admin"])
+    amendments.set_procedure(membership_vote, "membership-vote", admin, ballot_roll_call=True)
+    db.session.commit()
+    # The procedure is copied at submission: this proposal keeps the secret ballot.
+    assert not submitted.procedure.stage(StageKind.BALLOT).roll_call
+    draft = amendments.start_draft(voters[0], membership_vote, "Roll call", "Why.", PROPOSED)
+    amendments.submit(draft, voters[0])
+    amendments.acknowledge(draft, receiver)
+    db.session.commit()
+    ballot = ballots.open_ballot(draft, receiver)
+    db.session.commit()
+    assert ballot.roll_call
+    ballots.cast(entry_of(ballot, voters[1]), "no")
+    db.session.commit()
+    choices = {member.id: choice for member, choice in ballots.roll_call(ballot)}
+    assert choices[voters[1].id] == "no"
+    assert choices[voters[2].id] is None

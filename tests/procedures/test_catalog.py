@@ -237,3 +237,23 @@ def test_stages_follow_one_order_each_at_most_once(kinds, is_valid):
     else:
         with pytest.raises(ProcedureError, match="runs proposal"):
             Procedure("custom", "Custom", "", stages)
+
+
+def test_a_ballot_is_secret_unless_the_procedure_makes_it_a_roll_call():
+    secret = get_template("two-stage")
+    assert not secret.stage(StageKind.BALLOT).roll_call
+    roll_call = customize(secret, ballot_roll_call=True)
+    assert roll_call.stage(StageKind.BALLOT).roll_call
+    assert from_dict(json.loads(json.dumps(to_dict(roll_call)))) == roll_call
+    assert roll_call != secret
+    with pytest.raises(ProcedureError, match="no electronic ballot") as error:
+        customize(get_template("convention"), ballot_roll_call=True)
+    assert error.value.field == "ballot_roll_call"
+    with pytest.raises(ProcedureError, match="true or false"):
+        customize(secret, ballot_roll_call="sometimes")
+
+
+def test_a_snapshot_from_before_roll_call_ballots_reads_as_a_secret_ballot():
+    data = to_dict(get_template("membership-vote"))
+    assert all("roll_call" not in stage for stage in data["stages"])
+    assert not from_dict(data).stage(StageKind.BALLOT).roll_call
