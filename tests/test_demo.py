@@ -2,7 +2,9 @@
 
 from sqlalchemy import func, select
 
+from govern import clock
 from govern.amendments.models import Amendment, Comment
+from govern.demo import BALLOT_TITLE, PROPOSAL_TITLE
 from govern.documents import services
 from govern.documents.models import Document, Version
 from govern.extensions import db
@@ -78,7 +80,7 @@ def test_demo_refuses_to_run_outside_development_unless_forced(app):
 def test_demo_has_a_proposal_scheduled_for_discussion_with_a_comment(app, client):
     run_demo(app)
     db.session.rollback()
-    proposal = db.session.scalars(select(Amendment)).one()
+    proposal = db.session.scalars(select(Amendment).filter_by(title=PROPOSAL_TITLE)).one()
     assert proposal.state == "discussion_scheduled"
     assert proposal.agenda_items[0].meeting.title == "Monthly general meeting"
     assert len(proposal.comments) == 1
@@ -87,3 +89,19 @@ def test_demo_has_a_proposal_scheduled_for_discussion_with_a_comment(app, client
     assert "Say oops when you hurt someone" in page and "<ins>" in page
     assert "Monthly general meeting" in page
     assert "<strong>who</strong>" in page
+
+
+def test_demo_has_a_ballot_open_that_mina_can_still_vote_on(app, client):
+    from govern.ballots import services as ballots
+    from govern.members.services import find_member_by_email
+
+    run_demo(app)
+    db.session.rollback()
+    proposal = db.session.scalars(select(Amendment).filter_by(title=BALLOT_TITLE)).one()
+    assert proposal.state == "ballot_open"
+    ballot = ballots.ballot_of(proposal)
+    assert ballot.is_open_at(clock.now())
+    assert ballots.turnout(ballot).voted == 1  # Jun
+    mina = ballots.entry_for_member(ballot, find_member_by_email("member@example.org"))
+    assert mina is not None and not mina.voted
+    assert "anonymously" in proposal.frozen_text

@@ -1,5 +1,6 @@
-"""The demo organization: a few members, a code of conduct with three versions, and a
-proposal to amend it on its way to the next meeting."""
+"""The demo organization: a few members, a code of conduct with three versions, a
+proposal to amend it on its way to the next meeting, and one whose electronic ballot is
+open after last week's meeting passed it."""
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -11,11 +12,13 @@ from govern import clock
 from govern.amendments import services as amendments
 from govern.amendments.comments import add_comment
 from govern.amendments.models import Amendment
+from govern.ballots import services as ballots
 from govern.documents import services as documents
 from govern.documents.models import TextFormat
 from govern.extensions import db
+from govern.meetings import attendance, votes
 from govern.meetings import services as meetings
-from govern.meetings.models import MeetingKind
+from govern.meetings.models import MeetingKind, VoteMode
 from govern.members import services as members
 from govern.members.models import Member, MemberRole, Role, Standing
 
@@ -51,6 +54,15 @@ OOPS = (
     '\n\nWhen someone says "ouch", the person who hurt them says "oops", '
     "acknowledges the harm and, when they are ready, repairs it."
 )
+
+
+BALLOT_TITLE = "Reports may be made anonymously"
+BALLOT_RATIONALE = (
+    "Some members do not report harm because they fear being known as the one who did. "
+    "An anonymous report is still a report the officers can act on."
+)
+CONFIDENTIALLY = "Reports are\nhandled confidentially."
+ANONYMOUSLY = "Reports are\nhandled confidentially and may be made anonymously."
 
 
 def demo_password(email: str) -> str:
@@ -93,6 +105,8 @@ def load_demo() -> list[str]:
     db.session.flush()
     if db.session.scalar(select(Amendment).where(Amendment.title == PROPOSAL_TITLE)) is None:
         _propose_and_schedule()
+    if db.session.scalar(select(Amendment).where(Amendment.title == BALLOT_TITLE)) is None:
+        _ballot_in_progress()
     lines = ["Demo organization ready. Sign in at http://127.0.0.1:5000/auth/sign-in with:"]
     for name, email, roles, _standing in MEMBERS:
         role = ", ".join(sorted(roles)) or "member"
@@ -101,8 +115,10 @@ def load_demo() -> list[str]:
         f"Members in the roll: {db.session.scalar(select(db.func.count(Member.id)))}",
         "The demo Code of Conduct, with its three versions and their history:",
         "  http://127.0.0.1:5000/documents/code-of-conduct",
-        "A proposal to amend it, acknowledged and scheduled for the next meeting:",
+        "A proposal to amend it, acknowledged and scheduled for the next meeting, and one",
+        "whose electronic ballot is open (sign in as member@example.org to vote):",
         "  http://127.0.0.1:5000/amendments/",
+        "Ballot mails land in instance/mail/ once the worker beside the server sends them.",
     ]
     return lines
 
@@ -135,3 +151,41 @@ def _propose_and_schedule() -> None:
     )
     amendments.schedule_discussion(proposal, rosa, meeting)
     add_comment(proposal, mina, "Yes. Could the notice also say **who** to talk to afterwards?")
+
+
+def _ballot_in_progress() -> None:
+    """Mina proposed a change; last week's meeting passed it by a show of hands, and Rosa
+    opened the one-week ballot yesterday. Jun has voted already."""
+    by_email = members.find_member_by_email
+    rosa, chris, mina, jun = (
+        by_email(f"{name}@example.org") for name in ("receiver", "chair", "member", "jun")
+    )
+    document = documents.find_document("code-of-conduct")
+    now = clock.now()
+    zone = meetings.organization_zone()
+    day = now.astimezone(zone).date() - timedelta(days=8)
+    starts = datetime.combine(day, time(19, 0), zone)
+    with clock.standing_at(starts - timedelta(days=10)):
+        text = document.version_in_force().text.replace(CONFIDENTIALLY, ANONYMOUSLY)
+        proposal = amendments.start_draft(mina, document, BALLOT_TITLE, BALLOT_RATIONALE, text)
+        amendments.submit(proposal, mina)
+        amendments.acknowledge(proposal, rosa)
+        meeting = meetings.create_meeting(
+            rosa,
+            "Extraordinary general meeting",
+            MeetingKind.STANDALONE,
+            starts,
+            starts + timedelta(hours=2),
+            "Community room, 12 River Street",
+            "",
+        )
+        item = amendments.schedule_discussion(proposal, rosa, meeting)
+    with clock.standing_at(starts + timedelta(minutes=30)):
+        present = [member for member in db.session.scalars(select(Member)) if member.is_eligible]
+        attendance.check_in_many(meeting, present, chris)
+        vote = votes.open_vote(item, chris, VoteMode.HAND_COUNT)
+        votes.record_hand_count(vote, chris, len(present) - 1, 0, 1)
+    with clock.standing_at(now - timedelta(days=1)):
+        ballot = ballots.open_ballot(proposal, rosa)
+    with clock.standing_at(now - timedelta(hours=20)):
+        ballots.cast(ballots.entry_for_member(ballot, jun), "yes")
