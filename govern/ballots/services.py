@@ -183,8 +183,22 @@ def cast(entry: RollEntry, choice: Choice | str) -> str:
     a vote after the closing time is refused whatever page the voter had open.
     """
     choice = checked_choice(choice)
+    check_may_vote(entry)  # as read: most refusals need no write at all
     ballot = entry.ballot
     now = clock.now()
+    code = new_receipt_code()
+    # The receipt mail is rendered first, so the write transaction (one writer at a time
+    # on SQLite) holds only the writes.
+    member, amendment = entry.member, ballot.amendment
+    queue_mail(
+        member.email,
+        gettext("Your vote was recorded: %(title)s", title=amendment.title),
+        "ballot_receipt",
+        member=member,
+        ballot=ballot,
+        amendment=amendment,
+        receipt=code,
+    )
     still_open = (Ballot.id == ballot.id) & Ballot.closed_at.is_(None) & (Ballot.closes_at > now)
     if is_postgresql():
         # Closing the ballot waits for this vote to commit, and a vote that comes after
@@ -212,19 +226,7 @@ def cast(entry: RollEntry, choice: Choice | str) -> str:
         .values(count=BallotCount.count + 1)
         .execution_options(synchronize_session=False)
     )
-    code = new_receipt_code()
     db.session.execute(insert(Receipt).values(ballot_id=ballot.id, code=code))
-    member = entry.member
-    amendment = ballot.amendment
-    queue_mail(
-        member.email,
-        gettext("Your vote was recorded: %(title)s", title=amendment.title),
-        "ballot_receipt",
-        member=member,
-        ballot=ballot,
-        amendment=amendment,
-        receipt=code,
-    )
     db.session.flush()
     return code
 
