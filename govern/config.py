@@ -46,6 +46,8 @@ DEFAULTS: dict[str, object] = {
     "PREVIEW_RATE_LIMIT": "120 per minute",
     # Per member: wrong meeting codes typed at self check-in.
     "CHECK_IN_RATE_LIMIT": "10 per minute;30 per hour",
+    # Per member: new ballot links asked for; each one mails them and voids the last.
+    "BALLOT_LINK_RATE_LIMIT": "3 per hour",
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
     "PROXY_FIX_X_FOR": 0,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -30,6 +30,7 @@ def _post_urls(app, admin) -> list[str]:
         "meeting_id": 1,
         "request_id": 1,
         "ouch_id": 1,
+        "ballot_id": 1,
     }
     urls = []
     with app.test_request_context():

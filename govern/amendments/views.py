@@ -25,6 +25,7 @@ from govern.amendments.forms import (
     SubmitAmendmentForm,
 )
 from govern.amendments.models import Amendment, TimelineEntry
+from govern.ballots import services as ballots
 from govern.documents import services as documents
 from govern.documents.diff import diff_texts
 from govern.documents.models import Document
@@ -57,6 +58,9 @@ TIMELINE_LABELS = {
     TimelineEntry.REVISED: _l("Revised"),
 }
 REFUSED = (AmendmentError, IllegalTransition)
+# Where a procedure can open the ballot from: after acknowledgement (a vote of the membership
+# alone) or after the meeting vote passed; the procedure of each decides.
+STATES_BEFORE_BALLOT = [State.ACKNOWLEDGED, State.DISCUSSION_SCHEDULED, State.MEETING_VOTE_PASSED]
 
 
 @bp.before_request
@@ -134,8 +138,25 @@ def inbox():
             # Scheduled already, unless its meeting was cancelled or ended without a vote.
             and services.discussion_meeting(amendment) is None
         ],
+        to_open=_waiting_for_ballot(),
+        state_labels=STATE_LABELS,
         action_form=ActionForm(),
     )
+
+
+def _waiting_for_ballot() -> list[Amendment]:
+    """Amendments whose next step is their electronic ballot, which this receiver may open."""
+    statement = (
+        select(Amendment)
+        .where(Amendment.state.in_(STATES_BEFORE_BALLOT))
+        .order_by(Amendment.updated_at, Amendment.id)
+    )
+    return [
+        amendment
+        for amendment in db.session.scalars(statement)
+        if ballots.is_waiting_for_ballot(amendment)
+        and services.may_act(amendment, current_user, Event.OPEN_BALLOT)
+    ]
 
 
 # The amendment page -----------------------------------------------------------------------
@@ -175,6 +196,7 @@ def amendment_page(
         comments=[(comment, render_comment(comment.body)) for comment in amendment.comments],
         comments_closed=why_comments_are_closed(amendment),
         comment_form=comment_form or CommentForm(formdata=None),
+        ballot=ballots.ballot_of(amendment),
         error=error,
     )
 
@@ -212,6 +234,10 @@ def _permitted_actions(amendment: Amendment, status: rebasing.BaseStatus) -> set
         and services.discussion_meeting(amendment) is None
     ):
         can.add("schedule")
+    if ballots.is_waiting_for_ballot(amendment) and services.may_act(
+        amendment, me, Event.OPEN_BALLOT
+    ):
+        can.add("open_ballot")
     return can
 
 

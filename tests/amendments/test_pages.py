@@ -128,8 +128,15 @@ def test_the_inbox_lists_no_discussion_to_schedule_when_the_procedure_has_none(
     db.session.commit()
     sign_in(receiver)
     inbox = client.get("/amendments/inbox").get_data(as_text=True)
-    assert "Patience" not in inbox
-    assert "No acknowledged proposal is waiting for its discussion." in inbox
+    discussion = inbox[
+        inbox.index("Waiting for a discussion slot") : inbox.index("Waiting for the ballot")
+    ]
+    assert "Patience" not in discussion
+    assert "No acknowledged proposal is waiting for its discussion." in discussion
+    # Its next step is the ballot instead.
+    assert (
+        f"/amendments/{amendment.id}/ballot/open" in inbox[inbox.index("Waiting for the ballot") :]
+    )
 
 
 def test_a_non_receiver_gets_403_on_the_inbox(client, submitted, make_member, sign_in):
