@@ -172,18 +172,25 @@ def import_document(
         click.echo(f"{path.name}: version {version.number} of {version.document.title}")
 
 
+# Ballot mails sent in one pass at most, so that the outbox is not held up behind a
+# large roll: the next pass follows at once.
+BALLOT_MAILS_PER_PASS = 1_000
+
+
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option("--once", is_flag=True, help="Do one pass over what is due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def worker(once: bool, interval: float) -> None:
-    """Deliver queued mail (and, later, open and close due ballots).
+    """Close due ballots, mail ballots, reminders and results, and deliver queued mail.
 
-    Several workers may run at once against PostgreSQL. SIGTERM or Ctrl-C stops the
-    worker after the message in hand, so a restart sends nothing twice.
+    Each pass closes the ballots whose time is up, starts due reminders, sends each
+    member of an open ballot their ballot mail, queues reminders and results into the
+    outbox, and delivers the outbox. Several workers may run at once against PostgreSQL.
+    SIGTERM or Ctrl-C stops the worker after the message in hand, so a restart sends
+    nothing twice.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from govern.mail.delivery import deliver_due
     from govern.mail.transports import describe_transport
 
     stopping = False
@@ -193,11 +200,13 @@ def worker(once: bool, interval: float) -> None:
         stopping = True
 
     previous = {number: signal.signal(number, request_stop) for number in STOP_SIGNALS}
+    click.echo("Closing due ballots; sending ballot mail, reminders and results.")
     click.echo(f"Delivering mail to {describe_transport()}.")
     try:
         while not stopping:
+            is_busy = False
             try:
-                report = deliver_due(should_stop=lambda: stopping)
+                lines, is_busy = _work_once(lambda: stopping, report_delivery=once)
             except SQLAlchemyError as error:
                 if once:
                     raise
@@ -205,20 +214,49 @@ def worker(once: bool, interval: float) -> None:
                 db.session.rollback()
                 click.echo(f"Database error, trying again in {interval:g} s: {error}", err=True)
             else:
-                if report.attempted or once:
-                    click.echo(
-                        f"{report.sent} sent, {report.retrying} to retry, {report.failed} failed"
-                    )
+                for line in lines:
+                    click.echo(line)
             finally:
                 db.session.remove()
             if once:
                 return
-            resume_at = time.monotonic() + interval
+            resume_at = time.monotonic() + (0 if is_busy else interval)
             while not stopping and time.monotonic() < resume_at:
                 time.sleep(0.1)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _work_once(should_stop, report_delivery: bool) -> tuple[list[str], bool]:
+    """One pass of the worker, in order: what it did, and whether it left ballot mail for
+    the next pass (which then follows at once)."""
+    from govern.ballots import services as ballots
+    from govern.ballots.distribution import distribute_ballots
+    from govern.ballots.mailings import queue_mailings
+    from govern.mail.delivery import deliver_due
+
+    lines = []
+    if closed := ballots.close_due_ballots():
+        lines.append(f"ballots closed: {closed}")
+    if reminders := ballots.start_due_reminders():
+        lines.append(f"reminders started: {reminders}")
+    mails = distribute_ballots(limit=BALLOT_MAILS_PER_PASS, should_stop=should_stop)
+    if mails.changed:
+        lines.append(
+            f"ballot mail: {mails.sent} sent, {mails.retrying} to retry, "
+            f"{mails.failed} failed, {mails.uncertain} uncertain"
+        )
+    if (mailings := queue_mailings()).queued:
+        lines.append(f"reminders and results queued: {mailings.queued}")
+    if should_stop():
+        return lines, False
+    report = deliver_due(should_stop=should_stop)
+    if report.attempted or report_delivery:
+        lines.append(
+            f"outbox: {report.sent} sent, {report.retrying} to retry, {report.failed} failed"
+        )
+    return lines, mails.claimed >= BALLOT_MAILS_PER_PASS
 
 
 @click.command("demo")
