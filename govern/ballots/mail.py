@@ -5,6 +5,7 @@ from functools import lru_cache
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
+from govern.amendments.models import Amendment
 from govern.ballots.models import Ballot
 from govern.documents.diff import EQUAL, INSERT, Fold, diff_texts
 from govern.members.models import Member
@@ -39,6 +40,14 @@ def plain_redline(old: str, new: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+def texts_voted_on(amendment: Amendment) -> tuple[str, str]:
+    """The base and proposed texts members vote on: frozen when the ballot opens, so the
+    preview before opening shows what opening will freeze."""
+    if amendment.is_frozen:
+        return amendment.frozen_base_text, amendment.frozen_text
+    return amendment.base_version.text, amendment.proposed_text
+
+
 def voting_link(token: str | None) -> str:
     """The token travels after "#": browsers never send it to the server, so it is in no
     access log and no Referer; the page's script posts it."""
@@ -49,7 +58,7 @@ def voting_link(token: str | None) -> str:
 
 def ballot_mail(ballot: Ballot, member: Member | None, token: str | None) -> tuple[str, str]:
     """Subject and text of the ballot mail to `member`; without a token (the preview), the
-    link and code are placeholders."""
+    link and code are placeholders. `ballot` may be an unsaved one, for the preview."""
     amendment = ballot.amendment
     procedure = amendment.procedure
     with force_locale(current_app.config["ORGANIZATION_LOCALE"]):
@@ -59,7 +68,7 @@ def ballot_mail(ballot: Ballot, member: Member | None, token: str | None) -> tup
             member=member,
             ballot=ballot,
             amendment=amendment,
-            redline=plain_redline(amendment.frozen_base_text or "", amendment.frozen_text or ""),
+            redline=plain_redline(*texts_voted_on(amendment)),
             rule=describe_stage(procedure, procedure.stage(StageKind.BALLOT)),
             link=voting_link(token),
             code=token or CODE_PLACEHOLDER,

@@ -3,7 +3,6 @@
 Voting itself, by the mailed link or signed in, is in `voting_views`.
 """
 
-from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -105,38 +104,13 @@ def open_ballot(amendment_id: int):
     return redirect(url_for(".show", ballot_id=ballot.id))
 
 
-class _AsOpeningFreezesIt:
-    """The amendment as opening will freeze it: the preview shows the text members will
-    vote on, without freezing (or writing) anything."""
-
-    def __init__(self, amendment: Amendment) -> None:
-        self._amendment = amendment
-
-    def __getattr__(self, name: str):
-        return getattr(self._amendment, name)
-
-    @property
-    def frozen_base_text(self) -> str:
-        amendment = self._amendment
-        return amendment.frozen_base_text if amendment.is_frozen else amendment.base_version.text
-
-    @property
-    def frozen_text(self) -> str:
-        amendment = self._amendment
-        return amendment.frozen_text if amendment.is_frozen else amendment.proposed_text
-
-
 def _opening_page(amendment: Amendment, form: ActionForm, error: str | None = None):
     try:
         opening = ballots.preview_opening(amendment)
     except ballots.BallotError as refusal:
         return refused(None, 409, str(refusal))
-    # Not a Ballot: a transient one would read the amendment's texts before they are frozen.
-    preview = SimpleNamespace(
-        amendment=_AsOpeningFreezesIt(amendment),
-        closes_at=opening.closes_at,
-        roll_call=opening.roll_call,
-    )
+    # Never added to the session: nothing is written by looking.
+    preview = Ballot(amendment=amendment, closes_at=opening.closes_at, roll_call=opening.roll_call)
     subject, body = ballot_mail(preview, None, None)
     procedure = amendment.procedure
     return render_template(

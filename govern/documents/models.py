@@ -4,6 +4,7 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -38,7 +39,10 @@ def default_procedure_snapshot() -> str:
     return procedure_snapshot_json(catalog.get_template(catalog.DEFAULT_PROCEDURE_KEY))
 
 
+@lru_cache(maxsize=256)
 def procedure_of_snapshot(snapshot: str) -> Procedure:
+    """Procedures are immutable, so each stored snapshot is read once per process (a
+    ballot's thousands of mails all ask for it)."""
     return catalog.from_dict(json.loads(snapshot))
 
 
