@@ -231,15 +231,15 @@ def worker(once: bool, interval: float) -> None:
 def _work_once(should_stop, report_delivery: bool) -> tuple[list[str], bool]:
     """One pass of the worker, in order: what it did, and whether it left ballot mail for
     the next pass (which then follows at once)."""
-    from govern.ballots import services as ballots
+    from govern.ballots import closing, running
     from govern.ballots.distribution import distribute_ballots
     from govern.ballots.mailings import queue_mailings
     from govern.mail.delivery import deliver_due
 
     lines = []
-    if closed := ballots.close_due_ballots():
+    if closed := closing.close_due_ballots():
         lines.append(f"ballots closed: {closed}")
-    if reminders := ballots.start_due_reminders():
+    if reminders := running.start_due_reminders():
         lines.append(f"reminders started: {reminders}")
     mails = distribute_ballots(limit=BALLOT_MAILS_PER_PASS, should_stop=should_stop)
     if mails.changed:

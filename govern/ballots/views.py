@@ -3,7 +3,6 @@
 Voting itself, by the mailed link or signed in, is in `voting_views`.
 """
 
-
 from flask import (
     Blueprint,
     Response,
@@ -18,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, select
 from sqlalchemy.exc import IntegrityError
 
 from govern import clock
@@ -26,11 +24,12 @@ from govern.amendments import services as amendments
 from govern.amendments.errors import AmendmentError
 from govern.amendments.models import Amendment
 from govern.amendments.views import load_amendment
+from govern.ballots import closing, running
 from govern.ballots import services as ballots
 from govern.ballots.charts import result_chart, turnout_chart
 from govern.ballots.forms import CHOICE_LABELS, ChoiceForm
 from govern.ballots.mail import ballot_mail
-from govern.ballots.models import Ballot, Choice, MailStatus, RollEntry
+from govern.ballots.models import Ballot, Choice, RollEntry
 from govern.documents.diff import diff_texts
 from govern.extensions import db, limiter
 from govern.forms import ActionForm
@@ -134,7 +133,7 @@ def show(ballot_id: int):
         return current_app.login_manager.unauthorized()
     ballot = load_ballot(ballot_id)
     # Opened after the closing time, before the worker came by: the page shows the result.
-    ballots.close_if_due(ballot)
+    closing.close_if_due(ballot)
     entry = None
     if current_user.is_authenticated:
         entry = ballots.entry_for_member(ballot, current_user)
@@ -155,7 +154,7 @@ def ballot_page(
     is_open = ballot.is_open_at(clock.now())
     # A voter who came by link sees the ballot as a voter, whoever is signed in.
     may_run = token is None and current_user.is_authenticated
-    may_run = may_run and ballots.may_run_ballot(ballot, current_user)
+    may_run = may_run and running.may_run_ballot(ballot, current_user)
     context = {
         "ballot": ballot,
         "amendment": amendment,
@@ -172,12 +171,12 @@ def ballot_page(
         "choice_labels": CHOICE_LABELS,
     }
     if is_open and may_run:
-        turnout = ballots.turnout(ballot)
+        turnout = running.turnout(ballot)
         context.update(
             turnout=turnout,
-            chart=turnout_chart(ballots.turnout_over_time(ballot), ballot.roll_size),
-            mail=ballots.mail_status_counts(ballot),
-            undelivered=undelivered_count(ballot),
+            chart=turnout_chart(running.turnout_over_time(ballot), ballot.roll_size),
+            mail=running.mail_status_counts(ballot),
+            undelivered=running.undelivered_count(ballot),
             not_voted=ballot.roll_size - turnout.voted,
         )
     if ballot.is_closed:
@@ -185,21 +184,10 @@ def ballot_page(
         context.update(
             result=result_chart(counts),
             threshold=get_threshold(ballot.rule) if ballot.rule else None,
-            receipts=ballots.receipt_codes(ballot),
-            roll_call=ballots.roll_call(ballot) if ballot.roll_call else None,
+            receipts=closing.receipt_codes(ballot),
+            roll_call=closing.roll_call(ballot) if ballot.roll_call else None,
         )
     return render_template("ballots/show.html", **context)
-
-
-def undelivered_count(ballot: Ballot) -> int:
-    """Members yet to vote whose ballot mail failed or may not have arrived: those that
-    `resend_undelivered` sends a new link."""
-    statement = select(func.count()).where(
-        RollEntry.ballot_id == ballot.id,
-        RollEntry.voted == false(),
-        RollEntry.mail_status.in_([MailStatus.UNCERTAIN, MailStatus.FAILED]),
-    )
-    return db.session.scalar(statement)
 
 
 # During the ballot: new links, reminders -------------------------------------------------------
@@ -222,7 +210,7 @@ def new_link(ballot_id: int):
     if entry is None:
         return refused(ballot, 403, not_on_roll_message())
     try:
-        ballots.request_new_link(entry)
+        running.request_new_link(entry)
         db.session.commit()
     except ballots.BallotError as error:
         db.session.rollback()
@@ -247,11 +235,11 @@ def remind(ballot_id: int):
         return render_template(
             "ballots/remind.html",
             ballot=ballot,
-            not_voted=ballots.not_voted_count(ballot),
+            not_voted=running.not_voted_count(ballot),
             form=form,
         )
     try:
-        ballots.remind(ballot, current_user)
+        running.remind(ballot, current_user)
         db.session.commit()
     except ballots.BallotError as error:
         db.session.rollback()
@@ -265,7 +253,7 @@ def remind(ballot_id: int):
 def resend(ballot_id: int):
     ballot = _running_ballot(ballot_id)
     try:
-        count = ballots.resend_undelivered(ballot, current_user)
+        count = running.resend_undelivered(ballot, current_user)
         db.session.commit()
     except ballots.BallotError as error:
         db.session.rollback()
@@ -280,7 +268,7 @@ def resend(ballot_id: int):
 def _running_ballot(ballot_id: int) -> Ballot:
     """The ballot, if the signed-in member is one of its receivers and it is still open."""
     ballot = load_ballot(ballot_id)
-    if not ballots.may_run_ballot(ballot, current_user):
+    if not running.may_run_ballot(ballot, current_user):
         abort(403)
     if not ballot.is_open_at(clock.now()):
         abort(make_response(refused(ballot, 409, ballots.closed_message(ballot))))

@@ -96,15 +96,14 @@ def cast(ballot_id: int):
     entry, token = _voter(ballot, form)
     try:
         ballots.check_may_vote(entry)
-        code = ballots.cast(entry, _checked_choice(ballot, entry, token, form))
+        vote = ballots.cast(entry, _checked_choice(ballot, entry, token, form))
         db.session.commit()
     except ballots.BallotError as error:
         # Voted already, or the ballot closed while the page was open: nothing was counted.
         db.session.rollback()
         return refused(ballot, 409, str(error))
-    return render_template(
-        "ballots/receipt.html", ballot=ballot, amendment=ballot.amendment, receipt=code
-    )
+    # From what the vote gave back: nothing expired by the commit is loaded again.
+    return render_template("ballots/receipt.html", vote=vote)
 
 
 def _voter(ballot: Ballot, form: ChoiceForm) -> tuple[RollEntry, str | None]:

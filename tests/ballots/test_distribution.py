@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask_babel import format_datetime
 
-from govern.ballots import distribution
+from govern.ballots import closing, distribution, running
 from govern.ballots import services as ballots
 from govern.ballots.distribution import DistributionReport, distribute_ballots
 from govern.ballots.models import Ballot, MailStatus, RollEntry
@@ -175,7 +175,7 @@ def test_a_new_link_after_the_mail_was_sent_sends_one_new_mail_and_the_old_link_
     [first] = [email for email in smtp_config.messages if email["To"] == voters[2].email]
     old_token = token_in(first)
 
-    ballots.request_new_link(entry)
+    running.request_new_link(entry)
     db.session.commit()
     assert ballots.entry_for_token(old_token) is None
     assert distribute_ballots() == DistributionReport(sent=1, claimed=1)
@@ -199,7 +199,7 @@ def test_members_who_join_after_the_ballot_opened_get_no_ballot_mail(
 def test_no_ballot_mail_leaves_once_the_ballot_has_closed(ballot, smtp_config, clock):
     clock.advance(days=7)
     assert distribute_ballots() == DistributionReport()
-    ballots.close_due_ballots()
+    closing.close_due_ballots()
     assert distribute_ballots() == DistributionReport()
     assert smtp_config.messages == []
     assert set(statuses().values()) == {MailStatus.PENDING}

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from govern.ballots import mailings
+from govern.ballots import closing, mailings, running
 from govern.ballots import services as ballots
 from govern.ballots.distribution import distribute_ballots
 from govern.ballots.mailings import queue_mailings
@@ -57,7 +57,7 @@ def test_a_reminder_goes_only_to_members_who_have_not_voted_and_carries_no_votin
         ballots.cast(entry_of(ballot, member), "yes")
         db.session.commit()
     clock.advance(days=2)
-    ballots.remind(ballot, receiver)
+    running.remind(ballot, receiver)
     db.session.commit()
 
     assert queue_mailings().queued == ballot.roll_size - 2
@@ -74,7 +74,7 @@ def test_a_reminder_goes_only_to_members_who_have_not_voted_and_carries_no_votin
 
 
 def test_who_has_voted_is_read_batch_by_batch(ballot, voters, receiver):
-    ballots.remind(ballot, receiver)
+    running.remind(ballot, receiver)
     db.session.commit()
     mailings._queue_batch(the_mailing(MailingKind.REMINDER), batch_size=2)
     member_ids = sorted(db.session.scalars(sa.select(RollEntry.member_id).filter_by(ballot=ballot)))
@@ -87,7 +87,7 @@ def test_who_has_voted_is_read_batch_by_batch(ballot, voters, receiver):
 
 
 def test_a_reminder_still_waiting_when_the_ballot_closes_is_not_sent(ballot, receiver, clock):
-    ballots.remind(ballot, receiver)
+    running.remind(ballot, receiver)
     db.session.commit()
     clock.advance(days=7)
     assert queue_mailings().queued == 0
@@ -136,7 +136,7 @@ def test_a_mailing_interrupted_between_batches_resumes_after_the_last_member_que
     ballot, clock, monkeypatch
 ):
     clock.advance(days=7)
-    ballots.close_due_ballots()
+    closing.close_due_ballots()
     queue_mail = mailings.queue_mail
     calls = Counter()
 

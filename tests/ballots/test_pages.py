@@ -240,7 +240,7 @@ def test_after_closing_the_page_shows_the_result_its_arithmetic_and_every_receip
     client, ballot, voters, clock
 ):
     codes = [
-        ballots.cast(entry_of(ballot, member), choice)
+        ballots.cast(entry_of(ballot, member), choice).receipt
         for member, choice in zip(voters, ["yes", "yes", "yes", "no", "abstain"], strict=True)
     ]
     db.session.commit()

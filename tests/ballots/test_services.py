@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from govern.ballots import closing, running
 from govern.ballots import services as ballots
 from govern.ballots.models import BallotCount, Receipt, RollEntry
 from govern.extensions import db
@@ -30,21 +31,21 @@ def test_opening_freezes_the_roll_of_eligible_members_and_closes_exactly_a_week_
 
 def test_a_vote_is_counted_once_and_the_tally_decides_by_votes_cast(ballot, voters, clock):
     for member, choice in zip(voters, ["yes", "yes", "no", "abstain", "yes"], strict=True):
-        code = ballots.cast(entry_of(ballot, member), choice)
+        code = ballots.cast(entry_of(ballot, member), choice).receipt
         db.session.commit()
         assert len(code) == 14
     with pytest.raises(ballots.BallotError, match="already voted"):
         ballots.cast(entry_of(ballot, voters[0]), "no")
     db.session.rollback()
     clock.advance(days=7)
-    assert ballots.close_due_ballots() == 1
+    assert closing.close_due_ballots() == 1
     db.session.refresh(ballot)
     assert (ballot.yes, ballot.no, ballot.abstain, ballot.voters) == (3, 1, 1, 5)
     assert ballot.passed is True
     assert "3 > " in ballot.arithmetic or "3 yes" in ballot.arithmetic
     assert ballot.amendment.state == State.RATIFIED
-    assert len(ballots.receipt_codes(ballot)) == 5
-    assert ballots.close_due_ballots() == 0
+    assert len(closing.receipt_codes(ballot)) == 5
+    assert closing.close_due_ballots() == 0
 
 
 def test_after_the_closing_time_no_vote_is_taken(ballot, voters, clock):
@@ -71,7 +72,7 @@ def test_the_ballot_mail_carries_the_link_rule_closing_time_and_redline(ballot, 
 
 def close_now(ballot, clock):
     clock.current = ballot.closes_at
-    assert ballots.close_due_ballots() == 1
+    assert closing.close_due_ballots() == 1
     db.session.refresh(ballot)
 
 
@@ -151,7 +152,7 @@ def test_the_timeline_records_opening_reminders_and_result_and_never_a_choice(
         ballots.cast(entry_of(ballot, member), choice)
         db.session.commit()
     clock.advance(days=2)
-    ballots.remind(ballot, receiver)
+    running.remind(ballot, receiver)
     db.session.commit()
     close_now(ballot, clock)
     events = ballot.amendment.events
@@ -170,20 +171,20 @@ def test_a_reminder_waits_a_day_after_the_last_and_the_automatic_one_goes_once(
 ):
     from govern.ballots.models import BallotMailing
 
-    ballots.remind(ballot, receiver)
+    running.remind(ballot, receiver)
     db.session.commit()
     clock.advance(hours=23)
     with pytest.raises(ballots.BallotError, match="less than 24 hours"):
-        ballots.remind(ballot, receiver)
+        running.remind(ballot, receiver)
     db.session.rollback()
     clock.current = ballot.closes_at - timedelta(hours=48)
-    assert ballots.start_due_reminders() == 1
-    assert ballots.start_due_reminders() == 0
+    assert running.start_due_reminders() == 1
+    assert running.start_due_reminders() == 0
     kinds = db.session.scalars(select(BallotMailing.kind).order_by(BallotMailing.id)).all()
     assert kinds == ["reminder", "reminder"]
     clock.current = ballot.closes_at
     with pytest.raises(ballots.BallotError, match="closed"):
-        ballots.remind(ballot, receiver)
+        running.remind(ballot, receiver)
 
 
 def test_a_new_link_replaces_the_old_one_at_once(ballot, voters):
@@ -194,23 +195,23 @@ def test_a_new_link_replaces_the_old_one_at_once(ballot, voters):
     entry.mail_status = "sent"
     db.session.commit()
     assert ballots.entry_for_token(token).id == entry.id
-    ballots.request_new_link(entry)
+    running.request_new_link(entry)
     db.session.commit()
     assert ballots.entry_for_token(token) is None
     db.session.refresh(entry)
     assert entry.mail_status == "pending"
     with pytest.raises(ballots.BallotError, match="on its way"):
-        ballots.request_new_link(entry)
+        running.request_new_link(entry)
 
 
 def test_a_page_opened_after_the_closing_time_counts_the_ballot_once(ballot, voters, clock):
     ballots.cast(entry_of(ballot, voters[0]), "yes")
     db.session.commit()
-    assert not ballots.close_if_due(ballot)
+    assert not closing.close_if_due(ballot)
     clock.current = ballot.closes_at
-    assert ballots.close_if_due(ballot)
-    assert not ballots.close_if_due(ballot)
-    assert ballots.close_due_ballots() == 0
+    assert closing.close_if_due(ballot)
+    assert not closing.close_if_due(ballot)
+    assert closing.close_due_ballots() == 0
     assert ballot.passed is True and ballot.voters == 1
 
 
@@ -233,6 +234,6 @@ def test_a_roll_call_ballot_records_and_shows_each_members_choice(
     assert ballot.roll_call
     ballots.cast(entry_of(ballot, voters[1]), "no")
     db.session.commit()
-    choices = {member.id: choice for member, choice in ballots.roll_call(ballot)}
+    choices = {member.id: choice for member, choice in closing.roll_call(ballot)}
     assert choices[voters[1].id] == "no"
     assert choices[voters[2].id] is None
