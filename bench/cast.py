@@ -37,16 +37,15 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ballots import acknowledged_amendment  # noqa: E402
 from databases import temporary_postgres_url  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from govern import create_app  # noqa: E402
-from govern.amendments import services as amendments  # noqa: E402
 from govern.ballots import services as ballots  # noqa: E402
 from govern.ballots.models import BallotCount, RollEntry  # noqa: E402
-from govern.documents import services as documents  # noqa: E402
 from govern.extensions import db  # noqa: E402
-from govern.members.models import Member, MemberRole, new_login_id  # noqa: E402
+from govern.members.models import Member, new_login_id  # noqa: E402
 
 AIM_SHARE = 0.6
 AIM_SQLITE_VOTES = 300
@@ -57,21 +56,7 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 def fill(members: int) -> tuple[int, list[str]]:
     """A ballot open to `members` members; its id and their voting tokens."""
-    admin = Member(name="Ada Admin", email="admin@example.org")
-    admin.role_rows = [MemberRole(role="admin")]
-    receiver = Member(name="Rae Receiver", email="rae@example.org")
-    receiver.role_rows = [MemberRole(role="receiver")]
-    proposer = Member(name="Pat Proposer", email="pat@example.org")
-    db.session.add_all([admin, receiver, proposer])
-    versions = documents.import_versions(
-        [documents.VersionFile(data=TEXT.encode())], title="Code of Conduct", slug="coc"
-    )
-    document = versions[0].document
-    amendments.set_procedure(document, "membership-vote", admin)
-    proposed = TEXT.replace("Be kind.", "Be kind and patient.")
-    amendment = amendments.start_draft(proposer, document, "Patience", "Because.", proposed)
-    amendments.submit(amendment, proposer)
-    amendments.acknowledge(amendment, receiver)
+    proposal = acknowledged_amendment(TEXT, TEXT.replace("Be kind.", "Be kind and patient."))
     db.session.execute(
         sa.insert(Member),
         [
@@ -83,11 +68,11 @@ def fill(members: int) -> tuple[int, list[str]]:
             for n in range(members)
         ],
     )
-    ballot = ballots.open_ballot(amendment, receiver)
+    ballot = ballots.open_ballot(proposal.amendment, proposal.receiver)
     entries = db.session.execute(
         sa.select(RollEntry.id).where(
             RollEntry.ballot_id == ballot.id,
-            RollEntry.member_id.not_in([admin.id, receiver.id, proposer.id]),
+            RollEntry.member_id.not_in([member.id for member in proposal.members]),
         )
     ).scalars()
     tokens = {entry_id: ballots.new_token() for entry_id in entries}

@@ -23,19 +23,18 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ballots import acknowledged_amendment  # noqa: E402
 from databases import temporary_postgres_url  # noqa: E402
 from flask import current_app  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from govern import create_app  # noqa: E402
-from govern.amendments import services as amendments  # noqa: E402
 from govern.ballots import services as ballots  # noqa: E402
 from govern.ballots.distribution import Claim, _ballot_email, distribute_ballots  # noqa: E402
 from govern.ballots.models import RollEntry  # noqa: E402
-from govern.documents import services as documents  # noqa: E402
 from govern.extensions import db  # noqa: E402
 from govern.mail.transports import SMTPTransport, sender_address  # noqa: E402
-from govern.members.models import Member, MemberRole  # noqa: E402
+from govern.members.models import Member  # noqa: E402
 
 AIM_PER_SECOND = 200
 PARAGRAPHS = [
@@ -78,31 +77,15 @@ def start_smtp() -> tuple[multiprocessing.Process, int, object]:
 
 def open_ballot(mails: int) -> None:
     """A ballot on a one-word change to a 40-rule code, with `mails` members on the roll."""
-    [version] = documents.import_versions(
-        [documents.VersionFile(data=OLD_TEXT.encode())], title="Code of Conduct", slug="coc"
-    )
-    people = {
-        role: Member(name=f"{role.title()} One", email=f"{role}@example.org")
-        for role in ("admin", "receiver", "proposer")
-    }
-    for role in ("admin", "receiver"):
-        people[role].role_rows = [MemberRole(role=role)]
-    db.session.add_all(people.values())
-    db.session.flush()
-    amendments.set_procedure(version.document, "membership-vote", people["admin"])
-    amendment = amendments.start_draft(
-        people["proposer"], version.document, "Guests", "Guests too.", NEW_TEXT
-    )
-    amendments.submit(amendment, people["proposer"])
-    amendments.acknowledge(amendment, people["receiver"])
+    proposal = acknowledged_amendment(OLD_TEXT, NEW_TEXT, title="Guests", reason="Guests too.")
     db.session.execute(
         sa.insert(Member),
         [
             {"name": f"Member {n:05d}", "email": f"member{n:05d}@example.org"}
-            for n in range(mails - len(people))
+            for n in range(mails - len(proposal.members))
         ],
     )
-    ballots.open_ballot(amendment, people["receiver"])
+    ballots.open_ballot(proposal.amendment, proposal.receiver)
     db.session.commit()
 
 

@@ -24,17 +24,16 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ballots import acknowledged_amendment  # noqa: E402
 from databases import temporary_postgres_url  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from govern import clock, create_app  # noqa: E402
-from govern.amendments import services as amendments  # noqa: E402
 from govern.ballots import closing  # noqa: E402
 from govern.ballots import services as ballots  # noqa: E402
 from govern.ballots.models import Ballot, BallotCount, RollEntry  # noqa: E402
-from govern.documents import services as documents  # noqa: E402
 from govern.extensions import db  # noqa: E402
-from govern.members.models import Member, MemberRole  # noqa: E402
+from govern.members.models import Member  # noqa: E402
 from govern.types import UTCDateTime  # noqa: E402
 
 AIM_SECONDS = 0.5
@@ -61,22 +60,17 @@ def add_members(count: int) -> None:
 def fill(voters: int) -> Ballot:
     """A ballot of `voters` members, four in five of whom voted: 45% yes, 45% no, 10%
     abstain."""
-    admin = Member(name="Ada Admin", email="admin@example.org")
-    admin.role_rows = [MemberRole(role="admin")]
-    receiver = Member(name="Rae Receiver", email="rae@example.org")
-    receiver.role_rows = [MemberRole(role="receiver")]
-    proposer = Member(name="Pat Proposer", email="pat@example.org")
-    db.session.add_all([admin, receiver, proposer])
-    document = documents.import_versions(
-        [documents.VersionFile(data=TEXT.encode())], title="Bylaws", slug="bylaws"
-    )[0].document
-    amendments.set_procedure(document, "membership-vote", admin)
-    proposed = TEXT.replace("once a year", "twice a year")
-    amendment = amendments.start_draft(proposer, document, "Twice", "More often.", proposed)
-    amendments.submit(amendment, proposer)
-    amendments.acknowledge(amendment, receiver)
-    add_members(voters - 3)  # with the three above, exactly `voters` on the roll
-    ballot = ballots.open_ballot(amendment, receiver)
+    proposal = acknowledged_amendment(
+        TEXT,
+        TEXT.replace("once a year", "twice a year"),
+        document="Bylaws",
+        slug="bylaws",
+        title="Twice",
+        reason="More often.",
+    )
+    # With the proposal's three, exactly `voters` on the roll.
+    add_members(voters - len(proposal.members))
+    ballot = ballots.open_ballot(proposal.amendment, proposal.receiver)
     db.session.execute(
         sa.update(RollEntry)
         .where(RollEntry.ballot_id == ballot.id, RollEntry.member_id % 5 != 0)

@@ -231,23 +231,45 @@ def worker(once: bool, interval: float) -> None:
 def _work_once(should_stop, report_delivery: bool) -> tuple[list[str], bool]:
     """One pass of the worker, in order: what it did, and whether it left ballot mail for
     the next pass (which then follows at once)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from govern.ballots import closing, running
     from govern.ballots.distribution import distribute_ballots
     from govern.ballots.mailings import queue_mailings
     from govern.mail.delivery import deliver_due
 
-    lines = []
-    if closed := closing.close_due_ballots():
+    lines: list[str] = []
+
+    def step(name: str, job):
+        """One step; a failure other than the database's is logged and the pass goes on,
+        so one bad ballot never stops the mail of all the others."""
+        try:
+            return job()
+        except SQLAlchemyError:
+            raise  # the database may be restarting: the whole pass waits and tries again
+        except Exception as error:
+            db.session.rollback()
+            current_app.logger.exception("worker step %r failed", name)
+            lines.append(f"{name} failed, trying again next pass: {type(error).__name__}")
+            return None
+
+    if closed := step("closing ballots", closing.close_due_ballots):
         lines.append(f"ballots closed: {closed}")
-    if reminders := running.start_due_reminders():
+    if cleared := step("clearing the order of votes", closing.forget_vote_order):
+        lines.append(f"order of votes cleared from the database: {cleared} ballots")
+    if reminders := step("starting reminders", running.start_due_reminders):
         lines.append(f"reminders started: {reminders}")
-    mails = distribute_ballots(limit=BALLOT_MAILS_PER_PASS, should_stop=should_stop)
-    if mails.changed:
+    mails = step(
+        "ballot mail",
+        lambda: distribute_ballots(limit=BALLOT_MAILS_PER_PASS, should_stop=should_stop),
+    )
+    if mails is not None and mails.changed:
         lines.append(
             f"ballot mail: {mails.sent} sent, {mails.retrying} to retry, "
             f"{mails.failed} failed, {mails.uncertain} uncertain"
         )
-    if (mailings := queue_mailings()).queued:
+    mailings = step("queueing reminders and results", queue_mailings)
+    if mailings is not None and mailings.queued:
         lines.append(f"reminders and results queued: {mailings.queued}")
     if should_stop():
         return lines, False
@@ -256,7 +278,7 @@ def _work_once(should_stop, report_delivery: bool) -> tuple[list[str], bool]:
         lines.append(
             f"outbox: {report.sent} sent, {report.retrying} to retry, {report.failed} failed"
         )
-    return lines, mails.claimed >= BALLOT_MAILS_PER_PASS
+    return lines, mails is not None and mails.claimed >= BALLOT_MAILS_PER_PASS
 
 
 @click.command("demo")

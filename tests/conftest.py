@@ -1,11 +1,19 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, members, a movable clock, real SMTP."""
+"""Fixtures: the app on SQLite and on PostgreSQL, members, a movable clock, real SMTP,
+the real worker process."""
 
+import asyncio
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
 
 import jinja2
 import pytest
@@ -22,6 +30,7 @@ from govern.members.models import Member, MemberRole
 # A code of conduct, its proposer and receivers, and a proposal, for any test that needs them.
 pytest_plugins = ["tests.governance"]
 
+ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get(
     "GOVERN_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -280,21 +289,158 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class SlowRecorder(SMTPRecorder):
+    """Takes `delay` seconds to accept each message, like a busy server.
+
+    `on_accept(count)` runs once a message is kept, before the client hears "250".
+    """
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.on_accept: Callable[[int], None] = lambda count: None
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        reply = await super().handle_DATA(server, session, envelope)
+        self.on_accept(len(self.messages))
+        return reply
+
+
+class RefusingRecorder(SMTPRecorder):
+    """Answers RCPT TO for the addresses in `replies` with the reply given, e.g. 550."""
+
+    def __init__(self, replies: dict[str, str]) -> None:
+        super().__init__()
+        self.replies = replies
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.replies:
+            return self.replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+Handler = TypeVar("Handler")
+
+
 @pytest.fixture
-def smtp_server():
-    """A real SMTP server on localhost; `.messages` holds what it accepted."""
+def start_smtp():
+    """Start a real SMTP server on localhost with the aiosmtpd handler given (an
+    SMTPRecorder, say); gives the handler back with `.port` set. It stops after the test."""
     from aiosmtpd.controller import Controller
 
-    handler = SMTPRecorder()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+    with ExitStack() as stack:
+
+        def start(handler: Handler) -> Handler:
+            controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+            controller.start()
+            stack.callback(controller.stop)
+            handler.port = controller.port
+            return handler
+
+        yield start
 
 
 @pytest.fixture
-def smtp_config(app, smtp_server):
+def use_smtp(app):
+    """Point the app's mail at a server (or, with a closed port, at nothing)."""
+
+    def use(port: int) -> None:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+
+    return use
+
+
+@pytest.fixture
+def smtp_server(start_smtp):
+    """A real SMTP server on localhost; `.messages` holds what it accepted."""
+    return start_smtp(SMTPRecorder())
+
+
+@pytest.fixture
+def smtp_config(smtp_server, use_smtp):
     """Point the app's mail at the test SMTP server."""
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    use_smtp(smtp_server.port)
     return smtp_server
+
+
+@pytest.fixture
+def start_worker(app, tmp_path):
+    """Run `flask --app govern worker` against the test database, as production would.
+
+    `start_worker(smtp_port, *options, lease_seconds=1)` starts one more worker process,
+    mailing through the server at `smtp_port`, with the command's `options` (such as
+    "--interval", "0.1") and MAIL_SENDING_LEASE_SECONDS. Any worker still running after
+    the test is killed.
+    """
+    processes: list[subprocess.Popen] = []
+
+    def start(smtp_port: int, *options: str, lease_seconds: int = 1) -> subprocess.Popen:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "worker-test-secret",
+            "GOVERN_ENV": "production",
+            "PUBLIC_URL": "https://govern.test",
+            "GOVERN_INSTANCE_PATH": str(tmp_path / "worker-instance"),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp_port),
+            "MAIL_SENDING_LEASE_SECONDS": str(lease_seconds),
+        }
+        command = [sys.executable, "-m", "flask", "--app", "govern", "worker", *options]
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30, every: float = 0.05) -> None:
+    """Check `condition` every `every` seconds until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
+
+
+Result = TypeVar("Result")
+
+
+def concurrently(app, work: Callable[[], Result], times: int = 2) -> list[Result]:
+    """Run `work` on `times` threads let go at the same moment, each in an app context, so
+    a database session, of its own, as separate worker processes would; gives what each
+    returned. An exception on a thread is raised here once all have ended."""
+    start = threading.Barrier(times)
+    results: list = [None] * times
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                results[number] = work()
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results

@@ -8,10 +8,12 @@ left out of the tally.
 """
 
 import time
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from govern import clock
 from govern.amendments import services as amendments
@@ -32,6 +34,7 @@ from govern.procedures.stages import StageKind
 
 # Readers (a page being read) can keep SQLite's log busy for a moment.
 CHECKPOINT_ATTEMPTS = 5
+COUNTERS_LOCK_TIMEOUT = "500ms"
 
 
 def close_ballot(ballot: Ballot) -> bool:
@@ -81,14 +84,6 @@ def close_ballot(ballot: Ballot) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    # Rewritten in this transaction, the counters no longer carry the transaction of the
-    # last vote for each choice (PostgreSQL's xmin), which a roll row also carries.
-    db.session.execute(
-        update(BallotCount)
-        .where(BallotCount.ballot_id == ballot.id)
-        .values(count=BallotCount.count)
-        .execution_options(synchronize_session=False)
-    )
     note = gettext(
         "%(voters)s of %(roll)s members voted. %(arithmetic)s",
         voters=voters,
@@ -108,7 +103,7 @@ def close_if_due(ballot: Ballot) -> bool:
         return False
     if close_ballot(ballot):
         db.session.commit()
-        forget_vote_order()
+        forget_vote_order()  # the worker tries again if it cannot now
         return True
     db.session.rollback()
     db.session.refresh(ballot)
@@ -118,6 +113,7 @@ def close_if_due(ballot: Ballot) -> bool:
 def close_due_ballots() -> int:
     """Close every ballot whose time is up, each in a transaction of its own (the worker)."""
     closed = 0
+    failed: list[int] = []
     while True:
         now = clock.now()
         # No row lock: votes in flight hold a share lock on the ballot until they commit,
@@ -125,43 +121,104 @@ def close_due_ballots() -> int:
         # second finds the ballot closed.
         query = (
             select(Ballot)
-            .where(Ballot.closed_at.is_(None), Ballot.closes_at <= now)
+            .where(Ballot.closed_at.is_(None), Ballot.closes_at <= now, Ballot.id.not_in(failed))
             .order_by(Ballot.closes_at, Ballot.id)
             .limit(1)
         )
         ballot = db.session.scalar(query)
         if ballot is None:
             db.session.rollback()
+            if failed:
+                raise BallotError(f"ballots {failed} could not be closed; see the log")
             return closed
-        if close_ballot(ballot):
-            closed += 1
-        db.session.commit()
-        forget_vote_order()
+        try:
+            if close_ballot(ballot):
+                closed += 1
+            db.session.commit()
+        except (BallotError, RuntimeError, ValueError):
+            # One ballot that cannot be counted must not keep the others open.
+            db.session.rollback()
+            current_app.logger.exception("ballot %s could not be closed", ballot.id)
+            failed.append(ballot.id)
 
 
-def forget_vote_order() -> None:
-    """Clear what the database itself keeps of the order of votes, once the counting is
-    committed.
+def forget_vote_order() -> int:
+    """Clear what the database itself keeps of the order of votes on every closed ballot
+    not cleared yet; gives how many were. Run after the closing commits, and by the worker
+    each pass until it succeeds.
 
-    PostgreSQL keeps each vote's old version of its counter row, stamped with the vote's
+    PostgreSQL keeps each vote's old versions of the counter rows, stamped with the vote's
     transaction, which the voter's roll row also carries, until the table is rewritten:
-    VACUUM FULL rewrites the small counters table (holding it for milliseconds). SQLite
-    keeps recent writes in order in its write-ahead log until a checkpoint empties it.
+    the small counters table is written afresh (holding it for milliseconds). SQLite keeps
+    recent writes in order in its write-ahead log until a checkpoint empties it.
     """
+    waiting = select(Ballot.id).where(
+        Ballot.closed_at.is_not(None), Ballot.vote_order_cleared_at.is_(None)
+    )
+    ballot_ids = list(db.session.scalars(waiting))
+    db.session.commit()
+    if not ballot_ids:
+        return 0
+    started = clock.now()
     if is_postgresql():
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f"VACUUM FULL {BallotCount.__tablename__}"))
-        return
+        if not _rewrite_counters():
+            return 0
+        _mark_cleared(ballot_ids, started)
+        return len(ballot_ids)
+    # On SQLite the mark goes into the log too: written first, then the log is emptied.
+    _mark_cleared(ballot_ids, started)
+    if _empty_write_ahead_log():
+        return len(ballot_ids)
+    _mark_cleared(ballot_ids, None)
+    return 0
+
+
+def _mark_cleared(ballot_ids: list[int], at: datetime | None) -> None:
+    db.session.execute(
+        update(Ballot)
+        .where(Ballot.id.in_(ballot_ids))
+        .values(vote_order_cleared_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _rewrite_counters() -> bool:
+    """Replace the counters table's file with a fresh one holding only the current counts:
+    TRUNCATE drops the old file, old row versions and all, whatever snapshots are open
+    elsewhere (a VACUUM would have to keep what they may still read)."""
+    table = BallotCount.__tablename__
+    counts = select(BallotCount.ballot_id, BallotCount.choice, BallotCount.count).order_by(
+        BallotCount.ballot_id, BallotCount.choice
+    )
+    try:
+        with db.engine.begin() as connection:
+            # Votes would queue behind the lock: if a long report reads the counters, give
+            # up for now rather than hold up the voting.
+            connection.execute(text(f"SET LOCAL lock_timeout = '{COUNTERS_LOCK_TIMEOUT}'"))
+            connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            rows = [row._asdict() for row in connection.execute(counts)]
+            connection.execute(text(f"TRUNCATE {table}"))
+            if rows:
+                connection.execute(insert(BallotCount), rows)
+    except OperationalError as error:
+        current_app.logger.warning("the counters could not be rewritten yet: %s", error.orig)
+        return False
+    return True
+
+
+def _empty_write_ahead_log() -> bool:
     for _attempt in range(CHECKPOINT_ATTEMPTS):
         busy, _log, _moved = db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         db.session.commit()
         if not busy:
-            return
+            return True
         time.sleep(0.1)
     current_app.logger.warning(
         "the write-ahead log could not be emptied after closing a ballot: readers kept it "
-        "busy; the next closing, or SQLite's own checkpoint, empties it"
+        "busy; the worker tries again"
     )
+    return False
 
 
 # Results ---------------------------------------------------------------------------------

@@ -89,6 +89,9 @@ class Ballot(db.Model):
     passed: Mapped[bool | None]
     rule: Mapped[str | None] = mapped_column(Text)
     arithmetic: Mapped[str | None] = mapped_column(Text)
+    # When the database's own traces of the order of votes were cleared after closing
+    # (closing.forget_vote_order); the worker tries again until they are.
+    vote_order_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     amendment: Mapped[Amendment] = relationship()
     opened_by: Mapped[Member | None] = relationship()

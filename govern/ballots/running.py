@@ -70,8 +70,9 @@ def mail_status_counts(ballot: Ballot) -> dict[str, int]:
 
 
 def may_run_ballot(ballot: Ballot, actor: Member) -> bool:
-    """Receivers (whoever the procedure lets open the ballot) remind and resend links."""
-    return amendments.is_named(ballot.amendment, actor, Event.OPEN_BALLOT)
+    """Receivers (whoever the procedure lets open the ballot) follow turnout, remind and
+    resend links; not on their own proposal."""
+    return amendments.may_act(ballot.amendment, actor, Event.OPEN_BALLOT)
 
 
 def not_voted_count(ballot: Ballot) -> int:
@@ -109,8 +110,13 @@ def start_due_reminders() -> int:
             .values(remind_at=None)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount == 1:
-            _start_reminder(ballot, None, now)
+        recent = ballot.reminded_at is not None and now - ballot.reminded_at < REMINDER_PAUSE
+        if taken.rowcount == 1 and not recent:  # a receiver's reminder just went: not again
+            try:
+                _start_reminder(ballot, None, now)
+            except BallotError:  # a receiver's, at this very moment
+                db.session.rollback()
+                continue
             started += 1
         db.session.commit()
     return started
@@ -141,10 +147,8 @@ def _start_reminder(ballot: Ballot, actor: Member | None, now: datetime) -> Ball
         amendment,
         actor,
         TimelineEntry.BALLOT_REMINDER,
-        gettext(
-            "Reminder to the %(count)s members who have not voted yet.",
-            count=not_voted_count(ballot),
-        ),
+        # No number: how many have voted is for receivers to see while the ballot runs.
+        gettext("Reminder to the members who have not voted yet."),
     )
     db.session.flush()
     db.session.refresh(ballot)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import exists, false, insert, literal, select, update
+from sqlalchemy import case, exists, false, insert, literal, select, update
 
 from govern import clock
 from govern.amendments import services as amendments
@@ -35,6 +35,7 @@ from govern.ballots.models import (
 from govern.database import is_postgresql
 from govern.extensions import db
 from govern.mail.services import queue_mail
+from govern.meetings.services import organization_zone
 from govern.members.models import Member, Standing, hash_token
 from govern.procedures.stages import Event, StageKind
 from govern.procedures.states import State, allowed_events
@@ -123,11 +124,15 @@ def open_ballot(amendment: Amendment, actor: Member) -> Ballot:
     member_ids = list(db.session.scalars(select(RollEntry.member_id).filter_by(ballot=ballot)))
     ballot.roll_size = len(member_ids)
     ballot.roll_fingerprint = roll_fingerprint(member_ids)
+    zone = organization_zone()
     entry.note = gettext(
-        "Roll frozen: %(size)s members, fingerprint %(fingerprint)s. Closes %(closes)s UTC.",
+        "Roll frozen: %(size)s members, fingerprint %(fingerprint)s. "
+        "Closes %(local)s %(zone)s (%(utc)s UTC).",
         size=ballot.roll_size,
         fingerprint=ballot.roll_fingerprint,
-        closes=ballot.closes_at.strftime("%Y-%m-%d %H:%M"),
+        local=ballot.closes_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        zone=zone,
+        utc=ballot.closes_at.strftime("%Y-%m-%d %H:%M"),
     )
     db.session.flush()
     return ballot
@@ -193,7 +198,6 @@ def cast(entry: RollEntry, choice: Choice | str) -> CastVote:
     choice = checked_choice(choice)
     check_may_vote(entry)  # as read: most refusals need no write at all
     ballot = entry.ballot
-    now = clock.now()
     # Only what the receipt needs, in one query: not the member's roles, not the texts.
     name, email, amendment_id, title = db.session.execute(
         select(Member.name, Member.email, Amendment.id, Amendment.title)
@@ -213,10 +217,15 @@ def cast(entry: RollEntry, choice: Choice | str) -> CastVote:
         name=name,
         vote=vote,
     )
+    now = clock.now()  # after the rendering: the moment of writing is what counts
     still_open = (Ballot.id == ballot.id) & Ballot.closed_at.is_(None) & (Ballot.closes_at > now)
     if is_postgresql():
-        # Closing the ballot waits for this vote to commit, and a vote that comes after
-        # the closing waits for it, then finds the ballot closed.
+        # Votes on a ballot take its counters in turn, always in one order, so they never
+        # wait for each other in a circle. Then each holds a share lock on the ballot row:
+        # closing waits for the vote holding it, and a vote after the closing waits for
+        # the closing to commit, then finds the ballot closed.
+        counters = select(BallotCount.choice).where(BallotCount.ballot_id == ballot.id)
+        db.session.execute(counters.order_by(BallotCount.choice).with_for_update())
         db.session.execute(select(Ballot.id).where(still_open).with_for_update(read=True))
     marked = db.session.execute(
         update(RollEntry)
@@ -228,16 +237,20 @@ def cast(entry: RollEntry, choice: Choice | str) -> CastVote:
         .values(voted=True, voted_at=now, choice=choice.value if ballot.roll_call else None)
         .execution_options(synchronize_session=False)
     )
-    if marked.rowcount != 1:
+    # Holding the write now (SQLite's lock, PostgreSQL's row locks), the clock is read once
+    # more: a vote that waited for the lock past the closing time is not taken.
+    if marked.rowcount != 1 or clock.now() >= ballot.closes_at:
         db.session.rollback()
         db.session.refresh(entry)
         db.session.refresh(ballot)
         check_may_vote(entry)
         raise BallotError(closed_message(ballot))
+    # All three counters are written by every vote, one of them with 1 more: so all three
+    # carry the same last transaction (PostgreSQL's xmin), which says nothing of the choice.
     db.session.execute(
         update(BallotCount)
-        .where(BallotCount.ballot_id == ballot.id, BallotCount.choice == choice.value)
-        .values(count=BallotCount.count + 1)
+        .where(BallotCount.ballot_id == ballot.id)
+        .values(count=BallotCount.count + case((BallotCount.choice == choice.value, 1), else_=0))
         .execution_options(synchronize_session=False)
     )
     db.session.execute(insert(Receipt).values(ballot_id=ballot.id, code=vote.receipt))

@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('passed', sa.Boolean(), nullable=True),
     sa.Column('rule', sa.Text(), nullable=True),
     sa.Column('arithmetic', sa.Text(), nullable=True),
+    sa.Column('vote_order_cleared_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('(closed_at IS NULL) = (passed IS NULL)', name=op.f('ck_ballots_decided_when_closed')),
     sa.CheckConstraint('closed_at IS NULL OR (yes + no + abstain = voters AND voters <= roll_size)', name=op.f('ck_ballots_tally_adds_up')),
     sa.CheckConstraint('closes_at > opened_at', name=op.f('ck_ballots_closes_after_opening')),

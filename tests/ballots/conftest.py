@@ -1,5 +1,7 @@
 """A proposal under the membership-vote procedure, acknowledged and ready for its ballot,
-and the ballot opened on it with a roll of voters."""
+the ballot opened on it with a roll of voters, and helpers the ballot tests share."""
+
+import re
 
 import pytest
 
@@ -9,6 +11,8 @@ from govern.ballots.models import Ballot, RollEntry
 from govern.extensions import db
 from govern.members.models import Member
 from govern.procedures.states import State
+
+LINK = re.compile(r"http://govern\.test/ballots/vote#([A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
@@ -52,4 +56,12 @@ def give_token(entry: RollEntry) -> str:
     token = ballots.new_token()
     entry.token_hash = ballots.hash_token(token)
     db.session.commit()
+    return token
+
+
+def token_in(email) -> str:
+    """The voting token a ballot mail carries, in its link and as a code to paste."""
+    body = email.get_content()
+    [token] = LINK.findall(body)
+    assert body.count(token) == 2, "the link and the code carry the same token"
     return token

@@ -392,8 +392,8 @@ def test_votes_racing_the_closing_are_counted_if_answered_recorded_and_refused_o
 
     voting = crowd_of(ballot.id, work)
     assert voting.wait_for(crowd // 3), "the voting did not get going"
-    # As the worker does, every little while: on PostgreSQL it passes over a ballot that a
-    # vote in flight holds (FOR UPDATE SKIP LOCKED) and closes it a moment later.
+    # As the worker does, every little while: on PostgreSQL closing waits for the vote in
+    # flight that holds the ballot row, then the votes after it find the ballot closed.
     deadline = time.monotonic() + 30
     while closing.close_due_ballots() == 0:
         assert time.monotonic() < deadline, "the worker never found the ballot free to close"

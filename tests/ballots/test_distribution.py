@@ -1,13 +1,10 @@
 """The ballot mail: one per member on the roll, at most once, its link known only to them."""
 
 import os
-import re
-import threading
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask_babel import format_datetime
 
 from govern.ballots import closing, distribution, running
@@ -16,35 +13,8 @@ from govern.ballots.distribution import DistributionReport, distribute_ballots
 from govern.ballots.models import Ballot, MailStatus, RollEntry
 from govern.extensions import db
 from govern.members.models import Member
-from tests.conftest import SMTPRecorder, free_port
-from tests.mail.conftest import RefusingRecorder, SlowRecorder
-
-LINK = re.compile(r"http://govern\.test/ballots/vote#([A-Za-z0-9_-]+)")
-
-
-@pytest.fixture
-def serve(app):
-    """Start a real SMTP server with the handler given and point the app's mail at it."""
-    controllers: list[Controller] = []
-
-    def start(handler: SMTPRecorder) -> SMTPRecorder:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        controllers.append(controller)
-        handler.port = controller.port
-        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
-
-
-def token_in(email) -> str:
-    body = email.get_content()
-    [token] = LINK.findall(body)
-    assert body.count(token) == 2, "the link and the code carry the same token"
-    return token
+from tests.ballots.conftest import token_in
+from tests.conftest import RefusingRecorder, SlowRecorder, SMTPRecorder, concurrently, free_port
 
 
 def roll() -> dict[str, RollEntry]:
@@ -116,23 +86,29 @@ def test_the_ballot_mail_states_the_rule_the_closing_time_in_both_zones_and_the_
     assert "Be kind[+ and patient+]." in body or "[+and patient+]" in body
 
 
-def test_an_unreachable_server_leaves_the_ballot_mails_pending_for_a_later_pass(app, ballot, serve):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
+def test_an_unreachable_server_leaves_the_ballot_mails_pending_for_a_later_pass(
+    ballot, start_smtp, use_smtp
+):
+    use_smtp(free_port())  # nothing listens there
     report = distribute_ballots()
     assert (report.sent, report.retrying) == (0, 1)
     assert set(statuses().values()) == {MailStatus.PENDING}
     assert {entry.token_hash for entry in roll().values()} == {None}
 
-    server = serve(SMTPRecorder())
+    server = start_smtp(SMTPRecorder())
+    use_smtp(server.port)
     assert distribute_ballots().sent == ballot.roll_size
     assert received(server) == Counter(set(roll()))
 
 
-def test_a_recipient_refused_with_550_fails_and_one_refused_with_450_waits(ballot, voters, serve):
+def test_a_recipient_refused_with_550_fails_and_one_refused_with_450_waits(
+    ballot, voters, start_smtp, use_smtp
+):
     refused, busy = voters[0].email, voters[1].email
-    server = serve(
+    server = start_smtp(
         RefusingRecorder({refused: "550 5.1.1 No such user", busy: "450 4.2.1 Mailbox busy"})
     )
+    use_smtp(server.port)
     report = distribute_ballots()
 
     assert (report.sent, report.failed, report.retrying) == (ballot.roll_size - 2, 1, 1)
@@ -222,9 +198,10 @@ class DroppingRecorder(SMTPRecorder):
 
 
 def test_a_connection_dropped_mid_message_leaves_that_mail_uncertain_and_ends_the_pass(
-    ballot, serve
+    ballot, start_smtp, use_smtp
 ):
-    server = serve(DroppingRecorder(drop_at=3))
+    server = start_smtp(DroppingRecorder(drop_at=3))
+    use_smtp(server.port)
     report = distribute_ballots()
     assert (report.sent, report.uncertain) == (2, 1)
     in_doubt = [entry for entry in roll().values() if entry.mail_status == MailStatus.UNCERTAIN]
@@ -244,28 +221,18 @@ def test_a_stop_request_ends_the_pass_after_the_mail_in_hand(ballot, smtp_config
     }
 
 
-def test_two_workers_at_once_mail_each_member_exactly_once(app, ready, receiver, serve):
+def test_two_workers_at_once_mail_each_member_exactly_once(
+    app, ready, receiver, start_smtp, use_smtp
+):
     db.session.execute(
         sa.insert(Member),
         [{"name": f"Crowd {n}", "email": f"crowd{n}@example.org"} for n in range(60)],
     )
     ballot: Ballot = ballots.open_ballot(ready, receiver)
     db.session.commit()
-    server = serve(SlowRecorder(delay=0.002))
-    reports: list[DistributionReport] = []
-    start = threading.Barrier(2)
-
-    def work() -> None:
-        with app.app_context():  # a session of its own, as in a second process
-            start.wait()
-            reports.append(distribute_ballots())
-            db.session.remove()
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
+    server = start_smtp(SlowRecorder(delay=0.002))
+    use_smtp(server.port)
+    reports: list[DistributionReport] = concurrently(app, distribute_ballots)
 
     assert received(server) == Counter(set(roll()))
     assert sum(report.sent for report in reports) == ballot.roll_size

@@ -13,8 +13,7 @@ from govern.ballots.models import Ballot, BallotMailing, MailingKind, RollEntry
 from govern.extensions import db
 from govern.mail.models import OutboxMessage
 from govern.members.models import Member
-from tests.ballots.conftest import entry_of
-from tests.ballots.test_distribution import token_in
+from tests.ballots.conftest import entry_of, token_in
 
 REMINDER = "Reminder: please vote on Patience"
 

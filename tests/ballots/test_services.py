@@ -159,7 +159,7 @@ def test_the_timeline_records_opening_reminders_and_result_and_never_a_choice(
     notes = {event.event: event.note for event in events}
     assert f"{ballot.roll_size} members" in notes["open_ballot"]
     assert ballot.roll_fingerprint in notes["open_ballot"]
-    assert "Reminder to the 5 members who have not voted yet" in notes["ballot_reminder"]
+    assert notes["ballot_reminder"] == "Reminder to the members who have not voted yet."
     assert "3 of 8 members voted" in notes["close_ballot"]
     assert ballot.arithmetic in notes["close_ballot"]
     voter_ids = {member.id for member in voters}
@@ -237,3 +237,36 @@ def test_a_roll_call_ballot_records_and_shows_each_members_choice(
     choices = {member.id: choice for member, choice in closing.roll_call(ballot)}
     assert choices[voters[1].id] == "no"
     assert choices[voters[2].id] is None
+
+
+def test_a_ballot_that_cannot_be_counted_does_not_keep_the_others_open(
+    ballot, ready, receiver, voters, clock, membership_vote
+):
+    from govern.amendments import services as amendments
+    from govern.ballots.models import Ballot
+
+    other = amendments.start_draft(voters[0], membership_vote, "Other", "Why.", PROPOSED)
+    amendments.submit(other, voters[0])
+    amendments.acknowledge(other, receiver)
+    db.session.commit()
+    second = ballots.open_ballot(other, receiver)
+    ready.state = State.FAILED  # broken by hand: its result has nowhere to go
+    db.session.commit()
+    clock.advance(days=8)
+    with pytest.raises(ballots.BallotError, match=rf"ballots \[{ballot.id}\]"):
+        closing.close_due_ballots()
+    db.session.expire_all()
+    assert db.session.get(Ballot, second.id).closed_at is not None
+    assert db.session.get(Ballot, ballot.id).closed_at is None
+
+
+def test_the_automatic_reminder_is_skipped_a_day_after_a_receivers_own(ballot, receiver, clock):
+    from govern.ballots.models import BallotMailing
+
+    clock.current = ballot.closes_at - timedelta(hours=49)
+    running.remind(ballot, receiver)
+    db.session.commit()
+    clock.advance(hours=1)
+    assert running.start_due_reminders() == 0
+    assert len(db.session.scalars(select(BallotMailing)).all()) == 1
+    assert running.start_due_reminders() == 0  # and it does not come back later

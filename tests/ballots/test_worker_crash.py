@@ -5,29 +5,22 @@ the server took it, but the worker did not live to record that, so its row ends
 `uncertain` instead of being sent again.
 """
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from govern.ballots import services as ballots
 from govern.ballots.models import MailStatus, RollEntry
 from govern.extensions import db
 from govern.members.models import Member
-from tests.conftest import free_port
+from tests.conftest import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 1
 CROWD = 2_000
 KILLS_AT = (500, 1_200)  # messages the server has taken when the worker is killed
 
@@ -50,53 +43,6 @@ class Recorder:
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on localhost."""
-    handler = Recorder()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def start_worker(app, tmp_path):
-    """Run `flask --app govern worker` against the test database, as production would."""
-    processes: list[subprocess.Popen] = []
-
-    def start(smtp_port: int) -> subprocess.Popen:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": "worker-test-secret",
-            "GOVERN_ENV": "production",
-            "PUBLIC_URL": "https://govern.test",
-            "GOVERN_INSTANCE_PATH": str(tmp_path / "worker-instance"),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp_port),
-            "MAIL_SENDING_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        command = [sys.executable, "-m", "flask", "--app", "govern", "worker", "--interval", "0.1"]
-        process = subprocess.Popen(
-            command,
-            env=environment,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
 def mail_statuses() -> dict[str, str]:
     db.session.rollback()
     rows = db.session.execute(
@@ -107,16 +53,9 @@ def mail_statuses() -> dict[str, str]:
     return dict(rows.all())
 
 
-def wait_until(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 @pytest.mark.slow
 def test_a_worker_killed_while_mailing_a_ballot_never_mails_a_member_twice(
-    app, ready, receiver, clock, smtp_server, start_worker
+    app, ready, receiver, clock, start_smtp, start_worker
 ):
     clock.current = datetime.now(UTC)  # the worker process keeps the real time
     db.session.execute(
@@ -125,25 +64,26 @@ def test_a_worker_killed_while_mailing_a_ballot_never_mails_a_member_twice(
     )
     ballots.open_ballot(ready, receiver)
     db.session.commit()
+    server = start_smtp(Recorder())
     workers: list[subprocess.Popen] = []
 
     def kill_at(count: int) -> None:
         if count in KILLS_AT:  # the server has the mail; the worker has not heard "250"
             workers[-1].send_signal(signal.SIGKILL)
 
-    smtp_server.on_accept = kill_at
+    server.on_accept = kill_at
     for _kill in KILLS_AT:
-        workers.append(start_worker(smtp_server.port))
+        workers.append(start_worker(server.port, "--interval", "0.1"))
         assert workers[-1].wait(timeout=60) == -signal.SIGKILL
-    workers.append(start_worker(smtp_server.port))
+    workers.append(start_worker(server.port, "--interval", "0.1"))
     done = {MailStatus.SENT, MailStatus.UNCERTAIN}
-    wait_until(lambda: set(mail_statuses().values()) <= done)
+    wait_until(lambda: set(mail_statuses().values()) <= done, timeout=60, every=0.1)
     workers[-1].send_signal(signal.SIGTERM)
     output, _ = workers[-1].communicate(timeout=10)
     assert workers[-1].returncode == 0, output
 
     statuses = mail_statuses()
-    received = Counter(smtp_server.ballot_mails_to)
+    received = Counter(server.ballot_mails_to)
     assert len(statuses) >= CROWD and set(received) <= set(statuses)
     assert max(received.values()) == 1, "a member got two ballot mails"
     sent = {email for email, status in statuses.items() if status == MailStatus.SENT}

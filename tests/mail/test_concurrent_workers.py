@@ -1,32 +1,19 @@
 """Workers running at once deliver each message exactly once."""
 
-import threading
 from collections import Counter
 
 from govern.extensions import db
 from govern.mail.delivery import DeliveryReport, _claim, _find_due_id, claim_next, deliver_due
 from govern.mail.models import DeliveryStatus
-from tests.mail.conftest import SlowRecorder, outbox
+from tests.conftest import SlowRecorder, concurrently
+from tests.mail.conftest import outbox
 
 
 def test_two_workers_deliver_each_message_exactly_once(app, start_smtp, use_smtp, queue_messages):
     message_ids = queue_messages(40)
     server = start_smtp(SlowRecorder(delay=0.01))
     use_smtp(server.port)
-    reports: list[DeliveryReport] = []
-    start = threading.Barrier(2)
-
-    def work() -> None:
-        with app.app_context():  # a session of its own, as in a second process
-            start.wait()
-            reports.append(deliver_due())
-            db.session.remove()
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
+    reports: list[DeliveryReport] = concurrently(app, deliver_due)
 
     assert Counter(email["Message-ID"] for email in server.messages) == Counter(message_ids)
     assert sorted(report.sent for report in reports) != [0, 40], "the workers did not overlap"

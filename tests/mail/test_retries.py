@@ -8,8 +8,8 @@ from govern.extensions import db
 from govern.mail.delivery import deliver_due, retry_delay
 from govern.mail.models import DeliveryStatus
 from govern.mail.services import queue_mail
-from tests.conftest import free_port
-from tests.mail.conftest import RefusingRecorder, by_recipient, outbox
+from tests.conftest import RefusingRecorder, free_port
+from tests.mail.conftest import by_recipient, outbox
 
 
 @pytest.fixture

@@ -5,64 +5,14 @@ the server accepted it, but the worker did not live to record that. It arrives a
 with the same Message-ID, so a receiving server can drop the repeat.
 """
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from govern.mail.models import DeliveryStatus
-from tests.mail.conftest import SlowRecorder, outbox
-
-ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 1
-
-
-@pytest.fixture
-def start_worker(app, tmp_path):
-    """Run `flask --app govern worker` against the test database, as production would."""
-    processes: list[subprocess.Popen] = []
-
-    def start(smtp_port: int, *options: str) -> subprocess.Popen:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": "worker-test-secret",
-            "GOVERN_ENV": "production",
-            "PUBLIC_URL": "https://govern.test",
-            "GOVERN_INSTANCE_PATH": str(tmp_path / "worker-instance"),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp_port),
-            "MAIL_SENDING_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        command = [sys.executable, "-m", "flask", "--app", "govern", "worker", *options]
-        process = subprocess.Popen(
-            command,
-            env=environment,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+from tests.conftest import SlowRecorder, wait_until
+from tests.mail.conftest import outbox
 
 
 def test_worker_killed_before_hearing_the_server_accept_repeats_only_that_message(
