@@ -114,3 +114,30 @@ def sign_in(page, email: str, name: str = "Ada Admin") -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+def propose_to_the_code_of_conduct(people: list[tuple[str, str, list[str]]], procedure=None):
+    """The code of conduct, the members (name, email, roles) and Mina's proposal to it,
+    acknowledged by Rosa; in the caller's app context. Gives the proposal and the members
+    by email."""
+    from govern.amendments import services as amendments
+    from govern.documents import services as documents
+    from tests.governance import PROPOSED, V1
+
+    document = documents.import_versions(
+        [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
+    )[0].document
+    members = {}
+    for name, email, roles in people:
+        member = Member(name=name, email=email, password_hash=PASSWORD_HASH)
+        member.role_rows = [MemberRole(role=role) for role in roles]
+        db.session.add(member)
+        members[email] = member
+    db.session.flush()
+    if procedure is not None:
+        amendments.set_procedure(document, procedure, members["admin@example.org"])
+    mina, rosa = members["mina@example.org"], members["rosa@example.org"]
+    proposal = amendments.start_draft(mina, document, "Patience", "Because.", PROPOSED)
+    amendments.submit(proposal, mina)
+    amendments.acknowledge(proposal, rosa)
+    return proposal, members

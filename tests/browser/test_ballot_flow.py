@@ -8,15 +8,11 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from govern.amendments import services as amendments
 from govern.ballots import services as ballots
 from govern.ballots.models import Ballot, Receipt
-from govern.documents import services as documents
 from govern.extensions import db
-from govern.members.models import Member, MemberRole, hash_token
-from tests.browser.conftest import check_accessibility, sign_in
-from tests.conftest import PASSWORD_HASH
-from tests.governance import PROPOSED, V1
+from govern.members.models import Member, hash_token
+from tests.browser.conftest import check_accessibility, propose_to_the_code_of_conduct, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,26 +21,16 @@ pytestmark = pytest.mark.browser
 def open_ballot(live_app):
     """Mina's proposal under a vote of the membership, its ballot open; Jun's link."""
     with live_app.app_context():
-        document = documents.import_versions(
-            [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
-        )[0].document
-        people = {}
-        for name, email, roles in [
-            ("Ada Admin", "admin@example.org", ["admin"]),
-            ("Mina Member", "mina@example.org", []),
-            ("Jun Park", "jun@example.org", []),
-            ("Rosa Receiver", "rosa@example.org", ["receiver"]),
-        ]:
-            member = Member(name=name, email=email, password_hash=PASSWORD_HASH)
-            member.role_rows = [MemberRole(role=role) for role in roles]
-            db.session.add(member)
-            people[email] = member
-        db.session.flush()
-        amendments.set_procedure(document, "membership-vote", people["admin@example.org"])
-        mina, rosa = people["mina@example.org"], people["rosa@example.org"]
-        proposal = amendments.start_draft(mina, document, "Patience", "Because.", PROPOSED)
-        amendments.submit(proposal, mina)
-        amendments.acknowledge(proposal, rosa)
+        proposal, people = propose_to_the_code_of_conduct(
+            [
+                ("Ada Admin", "admin@example.org", ["admin"]),
+                ("Mina Member", "mina@example.org", []),
+                ("Jun Park", "jun@example.org", []),
+                ("Rosa Receiver", "rosa@example.org", ["receiver"]),
+            ],
+            procedure="membership-vote",
+        )
+        rosa = people["rosa@example.org"]
         ballot = ballots.open_ballot(proposal, rosa)
         # What the worker does before mailing Jun his link.
         token = ballots.new_token()

@@ -9,14 +9,11 @@ from playwright.sync_api import expect
 
 from govern.amendments import services as amendments
 from govern.amendments.models import Amendment
-from govern.documents import services as documents
 from govern.extensions import db
 from govern.meetings import services as meetings
 from govern.meetings.models import MeetingKind
-from govern.members.models import Member, MemberRole
-from tests.browser.conftest import check_accessibility, sign_in
-from tests.conftest import PASSWORD_HASH
-from tests.governance import PROPOSED, V1
+from tests.browser.conftest import check_accessibility, propose_to_the_code_of_conduct, sign_in
+from tests.governance import PROPOSED
 
 pytestmark = pytest.mark.browser
 
@@ -28,24 +25,14 @@ MEMBERS = [("Mina Member", "mina@example.org"), ("Jun Park", "jun@example.org"),
 def scheduled(live_app):
     """Mina's proposal, acknowledged, scheduled at a general assembly that has now begun."""
     with live_app.app_context():
-        document = documents.import_versions(
-            [documents.VersionFile(data=V1.encode())], title="Code of Conduct", slug="coc"
-        )[0].document
-        people = {}
-        for name, email, roles in [
-            *((name, email, []) for name, email in MEMBERS),
-            ("Rosa Receiver", "rosa@example.org", ["receiver"]),
-            ("Chiara Chair", "chiara@example.org", ["chair"]),
-        ]:
-            member = Member(name=name, email=email, password_hash=PASSWORD_HASH)
-            member.role_rows = [MemberRole(role=role) for role in roles]
-            db.session.add(member)
-            people[email] = member
-        db.session.flush()
-        mina, rosa = people["mina@example.org"], people["rosa@example.org"]
-        proposal = amendments.start_draft(mina, document, "Patience", "Because.", PROPOSED)
-        amendments.submit(proposal, mina)
-        amendments.acknowledge(proposal, rosa)
+        proposal, people = propose_to_the_code_of_conduct(
+            [
+                *((name, email, []) for name, email in MEMBERS),
+                ("Rosa Receiver", "rosa@example.org", ["receiver"]),
+                ("Chiara Chair", "chiara@example.org", ["chair"]),
+            ]
+        )
+        rosa = people["rosa@example.org"]
         starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
         meeting = meetings.create_meeting(
             rosa, "General assembly", MeetingKind.REGULAR, starts,
