@@ -1,5 +1,6 @@
 """Column types shared by the models."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -33,3 +34,8 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(values: Iterable[str]) -> str:
+    """The SQL list a CHECK constraint compares a column with: "('a', 'b')"."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"

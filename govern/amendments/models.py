@@ -13,7 +13,7 @@ from govern.meetings.models import AgendaItem
 from govern.members.models import Member
 from govern.procedures.stages import Event, Procedure
 from govern.procedures.states import State
-from govern.types import UTCDateTime
+from govern.types import UTCDateTime, one_of
 
 TITLE_MAX = 200
 RATIONALE_MAX = 50_000
@@ -33,12 +33,8 @@ class TimelineEntry(StrEnum):
     BALLOT_LINKS = "ballot_links"
 
 
-def _in(values: list[str]) -> str:
-    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
-
-
-STATE_VALUES = _in([state.value for state in State])
-EVENT_VALUES = _in([event.value for event in (*TimelineEntry, *Event)])
+STATE_VALUES = one_of([state.value for state in State])
+EVENT_VALUES = one_of([event.value for event in (*TimelineEntry, *Event)])
 
 
 class Amendment(db.Model):

@@ -17,7 +17,7 @@ from govern import clock
 from govern.amendments.models import Amendment
 from govern.extensions import db
 from govern.members.models import Member
-from govern.types import UTCDateTime
+from govern.types import UTCDateTime, one_of
 
 FINGERPRINT_LENGTH = 64  # sha256 in hex
 
@@ -47,10 +47,6 @@ class MailStatus(StrEnum):
 class MailingKind(StrEnum):
     REMINDER = "reminder"
     RESULT = "result"
-
-
-def _in(values: type[StrEnum]) -> str:
-    return "(" + ", ".join(f"'{value.value}'" for value in values) + ")"
 
 
 class Ballot(db.Model):
@@ -115,8 +111,8 @@ class RollEntry(db.Model):
     __table_args__ = (
         # One member, one vote: one roll row per member, marked voted at most once.
         UniqueConstraint("ballot_id", "member_id"),
-        CheckConstraint(f"mail_status IN {_in(MailStatus)}", name="mail_status"),
-        CheckConstraint(f"choice IS NULL OR choice IN {_in(Choice)}", name="choice"),
+        CheckConstraint(f"mail_status IN {one_of(MailStatus)}", name="mail_status"),
+        CheckConstraint(f"choice IS NULL OR choice IN {one_of(Choice)}", name="choice"),
         CheckConstraint("choice IS NULL OR voted", name="choice_only_when_voted"),
         CheckConstraint("(voted_at IS NULL) = (NOT voted)", name="voted_at_when_voted"),
         Index("ix_ballot_roll_mail", "mail_status", "ballot_id"),
@@ -148,7 +144,7 @@ class BallotCount(db.Model):
 
     __tablename__ = "ballot_counts"
     __table_args__ = (
-        CheckConstraint(f"choice IN {_in(Choice)}", name="choice"),
+        CheckConstraint(f"choice IN {one_of(Choice)}", name="choice"),
         CheckConstraint("count >= 0", name="count_not_negative"),
     )
 
@@ -173,7 +169,7 @@ class BallotMailing(db.Model):
 
     __tablename__ = "ballot_mailings"
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(MailingKind)}", name="kind"),
+        CheckConstraint(f"kind IN {one_of(MailingKind)}", name="kind"),
         Index("ix_ballot_mailings_done", "done_at"),
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern import clock
 from govern.extensions import db
-from govern.types import UTCDateTime
+from govern.types import UTCDateTime, one_of
 
 
 class Role(StrEnum):
@@ -33,17 +33,13 @@ class TokenPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"
 
 
-def _in(values: type[StrEnum]) -> str:
-    return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
-
-
 def new_login_id() -> str:
     return secrets.token_urlsafe(24)
 
 
 class Member(UserMixin, db.Model):
     __tablename__ = "members"
-    __table_args__ = (CheckConstraint(f"standing IN {_in(Standing)}", name="standing"),)
+    __table_args__ = (CheckConstraint(f"standing IN {one_of(Standing)}", name="standing"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -92,7 +88,7 @@ class Member(UserMixin, db.Model):
 
 class MemberRole(db.Model):
     __tablename__ = "member_roles"
-    __table_args__ = (CheckConstraint(f"role IN {_in(Role)}", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN {one_of(Role)}", name="role"),)
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
@@ -130,7 +126,7 @@ class AuthToken(db.Model):
 
     __tablename__ = "auth_tokens"
     __table_args__ = (
-        CheckConstraint(f"purpose IN {_in(TokenPurpose)}", name="purpose"),
+        CheckConstraint(f"purpose IN {one_of(TokenPurpose)}", name="purpose"),
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         Index("ix_auth_tokens_member_purpose", "member_id", "purpose"),
     )
