@@ -19,6 +19,20 @@ class Attachment:
     text: str
 
 
+def _has_template(name: str) -> bool:
+    """Looked up once per process and name: a mail sent per vote should not search the
+    template folders for an HTML part it never has."""
+    known = current_app.extensions.setdefault("govern_mail_templates", {})
+    if name not in known:
+        try:
+            current_app.jinja_env.get_template(name)
+        except TemplateNotFound:
+            known[name] = False
+        else:
+            known[name] = True
+    return known[name]
+
+
 def queue_mail(
     recipient: str,
     subject: str,
@@ -37,10 +51,8 @@ def queue_mail(
         context.setdefault("organization_name", current_app.config["ORGANIZATION_NAME"])
         context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
         body_text = render_template(f"mail/{template}.txt", **context)
-        try:
-            body_html = render_template(f"mail/{template}.html", **context)
-        except TemplateNotFound:
-            body_html = None
+        html = f"mail/{template}.html"
+        body_html = render_template(html, **context) if _has_template(html) else None
     # The sender may be written "Name <address>"; the Message-ID takes the address's domain.
     sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
     domain = sender.rpartition("@")[2] or "localhost"
