@@ -34,7 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     web.init_app(app)
 
-    from govern import cli
+    from govern import audit, cli  # noqa: F401  (audit: writes the trail at each commit)
+    from govern.audit import models as _audit_models  # noqa: F401
+    from govern.notices import models as _notice_models  # noqa: F401
     from govern.amendments.views import bp as amendments_bp
     from govern.ballots.views import bp as ballots_bp
     from govern.documents.views import bp as documents_bp

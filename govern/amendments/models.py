@@ -31,6 +31,8 @@ class TimelineEntry(StrEnum):
     REVISED = "revised"
     BALLOT_REMINDER = "ballot_reminder"
     BALLOT_LINKS = "ballot_links"
+    # The version its notice made reached its effective date (noted by the worker).
+    TOOK_EFFECT = "took_effect"
 
 
 STATE_VALUES = one_of([state.value for state in State])

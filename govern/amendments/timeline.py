@@ -1,9 +1,15 @@
-"""An amendment's timeline: each change adds its event to the session, committed with it."""
+"""An amendment's timeline: each change adds its event to the session, committed with it.
 
-from govern import clock
+Every entry past the private draft is also a governance action in the audit trail."""
+
+from govern import audit, clock
 from govern.amendments.models import NOTE_MAX, Amendment, AmendmentEvent
 from govern.extensions import db
 from govern.members.models import Member
+from govern.procedures.states import State
+
+# A draft is its proposer's private work until submitted: its edits are not governance.
+PRIVATE_STATES = frozenset({None, State.DRAFT})
 
 
 def record_event(
@@ -24,4 +30,14 @@ def record_event(
         note=note[:NOTE_MAX],
     )
     db.session.add(entry)
+    if not (from_state in PRIVATE_STATES and to_state in (State.DRAFT, State.WITHDRAWN)):
+        audit.record(
+            f"amendment.{event}",
+            actor,
+            amendment,
+            title=amendment.title,
+            from_state=from_state,
+            to_state=to_state,
+            note=entry.note,
+        )
     return entry

@@ -12,7 +12,8 @@ from flask_login import current_user
 from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 
-from govern import clock
+from govern import audit, clock
+from govern.audit.hashing import timestamp as audit_time
 from govern.documents.caching import SizedCache, size_of_strings
 from govern.documents.diff import DocumentDiff, diff_texts
 from govern.documents.models import (
@@ -241,6 +242,19 @@ def add_version(
     # The number comes from a SELECT: two imports at once both choose it.
     _flush_or_refuse(
         gettext("Another version was imported at the same moment; reload and try again.")
+    )
+    # `audit verify` compares every version's text with the hash recorded here.
+    audit.record(
+        "version.added",
+        actor,
+        version,
+        document=document.slug,
+        number=version.number,
+        source=str(source),
+        text_sha256=version.text_sha256,
+        effective_at=audit_time(effective_at),
+        ratified_at=audit_time(ratified_at) if ratified_at else None,
+        summary=version.summary,
     )
     return version
 

@@ -54,7 +54,7 @@ STATE_LABELS = {
     State.MEETING_VOTE_OPEN: _l("meeting vote open"),
     State.MEETING_VOTE_PASSED: _l("passed the meeting vote"),
     State.BALLOT_OPEN: _l("ballot open"),
-    State.RATIFIED: _l("ratified, awaiting notice"),
+    State.RATIFIED: _l("ratified internally, not yet in effect"),
     State.IN_EFFECT: _l("in effect"),
     State.FAILED: _l("failed"),
     State.WITHDRAWN: _l("withdrawn"),

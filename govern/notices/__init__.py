@@ -1,0 +1,1 @@
+"""Ratification notices: the moment a ratified amendment takes effect."""
