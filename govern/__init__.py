@@ -35,9 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from govern import audit, cli  # noqa: F401  (audit: writes the trail at each commit)
-    from govern.audit import models as _audit_models  # noqa: F401
-    from govern.notices import models as _notice_models  # noqa: F401
     from govern.amendments.views import bp as amendments_bp
+    from govern.audit import models as _audit_models  # noqa: F401
     from govern.ballots.views import bp as ballots_bp
     from govern.documents.views import bp as documents_bp
     from govern.meetings.attendance_views import bp as attendance_bp
@@ -46,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from govern.meetings.votes_views import bp as meeting_votes_bp
     from govern.members.admin_views import bp as members_admin_bp
     from govern.members.auth_views import bp as auth_bp
+    from govern.notices import models as _notice_models  # noqa: F401
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(members_admin_bp)

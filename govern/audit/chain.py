@@ -62,7 +62,9 @@ def _write_pending(session: Session) -> None:
         return
     session.flush()  # ids for new subjects
     head = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + len(pending))
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + len(pending))
         .returning(AuditHead.seq, AuditHead.hash)
     ).first()
     if head is None:
@@ -148,7 +150,10 @@ def _events(batch: int) -> Iterator[AuditEvent]:
     while True:
         rows = list(
             db.session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+                select(AuditEvent)
+                .where(AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
             )
         )
         yield from rows
@@ -191,12 +196,11 @@ def verify(batch: int = 2000) -> Report:
 
 
 def _chain_problem(audit_event: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
-    name = f"event #{audit_event.seq} ({audit_event.action}, {audit_event.at:%Y-%m-%d %H:%M:%S} UTC)"
+    name = (
+        f"event #{audit_event.seq} ({audit_event.action}, {audit_event.at:%Y-%m-%d %H:%M:%S} UTC)"
+    )
     if audit_event.seq != expected_seq:
-        return (
-            f"Event #{expected_seq} is missing: the chain jumps to {name}. "
-            "An event was deleted."
-        )
+        return f"Event #{expected_seq} is missing: the chain jumps to {name}. An event was deleted."
     if audit_event.prev_hash != prev_hash:
         return (
             f"The first broken event is {name}: it does not follow event #{expected_seq - 1} "
