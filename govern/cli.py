@@ -300,6 +300,9 @@ def demo(force: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from govern.audit.cli import audit_cli
+
+    app.cli.add_command(audit_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(documents_cli)
     app.cli.add_command(worker)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from govern import clock
+from govern import audit, clock
 from govern.amendments.checks import (
     check_proposer,
     checked_form_token,
@@ -53,6 +53,7 @@ def set_procedure(document: Document, key: str, actor: Member, **settings: objec
         raise AmendmentError(gettext("Only an admin can choose a document's procedure."))
     procedure = catalog.customize(catalog.get_template(key), **settings)
     document.procedure_snapshot = procedure_snapshot_json(procedure)
+    audit.record("document.procedure_set", actor, document, procedure=catalog.to_dict(procedure))
     db.session.flush()
 
 
